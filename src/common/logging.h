@@ -1,0 +1,41 @@
+#pragma once
+// Logging facade: one line per event, for operators. Thread-safe. Lines go to stderr as
+// "2026-11-23T21:40:00.123Z I storage: message". The level is process-wide and set once at
+// start-up (SetLogLevel); messages below it cost one branch.
+
+#include <sstream>
+#include <string_view>
+
+namespace amalgam {
+
+enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+// Parses "debug", "info", "warning", "error". Returns false for anything else.
+bool ParseLogLevel(std::string_view text, LogLevel* out);
+
+// Writes one complete line atomically.
+void LogLine(LogLevel level, std::string_view component, std::string_view message);
+
+namespace internal {
+class LogMessage {
+ public:
+  LogMessage(LogLevel level, std::string_view component) : level_(level), component_(component) {}
+  ~LogMessage() { LogLine(level_, component_, stream_.str()); }
+  std::ostream& stream() { return stream_; }
+
+ private:
+  LogLevel level_;
+  std::string_view component_;
+  std::ostringstream stream_;
+};
+}  // namespace internal
+
+}  // namespace amalgam
+
+// AMALGAM_LOG(kInfo, "storage") << "opened " << path;
+#define AMALGAM_LOG(level, component)                                      \
+  if (::amalgam::LogLevel::level < ::amalgam::GetLogLevel()) {            \
+  } else                                                                   \
+    ::amalgam::internal::LogMessage(::amalgam::LogLevel::level, component).stream()
