@@ -1,0 +1,238 @@
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/transaction_db.h>
+
+#include "common/logging.h"
+#include "storage/data_dir_lock.h"
+#include "storage/rocks_internal.h"
+#include "storage/txn.h"
+
+namespace amalgam::storage {
+
+// ---- Iterator ----
+
+Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Iterator::~Iterator() = default;
+void Iterator::Seek(std::string_view t) { impl_->it->Seek(rocksdb::Slice(t.data(), t.size())); }
+void Iterator::SeekForPrev(std::string_view t) { impl_->it->SeekForPrev(rocksdb::Slice(t.data(), t.size())); }
+void Iterator::SeekToFirst() { impl_->it->SeekToFirst(); }
+void Iterator::SeekToLast() { impl_->it->SeekToLast(); }
+void Iterator::Next() { impl_->it->Next(); }
+void Iterator::Prev() { impl_->it->Prev(); }
+bool Iterator::Valid() const { return impl_->it->Valid(); }
+std::string_view Iterator::key() const {
+  rocksdb::Slice k = impl_->it->key();
+  return {k.data(), k.size()};
+}
+std::string_view Iterator::value() const {
+  rocksdb::Slice v = impl_->it->value();
+  return {v.data(), v.size()};
+}
+Status Iterator::status() const { return FromRocks(impl_->it->status(), "iterator"); }
+
+namespace {
+
+const char* const kCfNames[kNumCfs] = {"documents", "indexes", "vectors", "changelog", "meta"};
+
+}  // namespace
+
+// ---- Snapshot ----
+
+Snapshot::Snapshot(rocksdb::TransactionDB* db, const rocksdb::Snapshot* snap, uint64_t visible_seq)
+    : db_(db), snap_(snap), visible_seq_(visible_seq) {}
+Snapshot::~Snapshot() {
+  if (db_ != nullptr) db_->ReleaseSnapshot(snap_);
+}
+
+// ---- Store ----
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store());
+  if (options.take_dir_lock) {
+    AMALGAM_ASSIGN_OR_RETURN(store->lock_, DataDirLock::Acquire(dir));
+  }
+  store->clock_ = options.clock ? options.clock : &SystemClock::Default();
+  store->durability_ = options.durability;
+
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+  db_opts.bytes_per_sync = 1 << 20;
+  if (options.env) db_opts.env = options.env;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (int i = 0; i < kNumCfs; ++i) {
+    rocksdb::ColumnFamilyOptions cf_opts;
+    cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_opts.compression = rocksdb::kLZ4Compression;
+    cf_opts.bottommost_compression = rocksdb::kZSTD;
+    cf_opts.level_compaction_dynamic_level_bytes = true;
+    descs.emplace_back(i == 0 ? rocksdb::kDefaultColumnFamilyName : kCfNames[i], cf_opts);
+  }
+  rocksdb::TransactionDBOptions txn_opts;
+  txn_opts.default_lock_timeout = 10;  // ms; see TxnOptions::lock_timeout_ms
+  txn_opts.transaction_lock_timeout = 10;
+  txn_opts.num_stripes = 64;
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::TransactionDB::Open(db_opts, txn_opts, dir, descs, &handles, &store->db_);
+  if (!s.ok()) return FromRocks(s, "opening the database in '" + dir + "'");
+  store->cfs_ = std::move(handles);
+
+  // Recover the change-log sequence: the next one follows the last entry written.
+  std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(Cf::kChangeLog)));
+  it->SeekToLast();
+  if (it->Valid() && it->key().size() == 8) {
+    uint64_t last = ReadUint64BE(std::string_view(it->key().data(), 8));
+    store->next_seq_ = last + 1;
+    store->visible_seq_ = last;
+  }
+  AMALGAM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  AMALGAM_LOG(kInfo, "storage") << "opened " << dir << " (change log at " << store->visible_seq_.load()
+                                << ", durability " << (store->durability_ == Durability::kFsync ? "fsync" : "process")
+                                << ")";
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+  cfs_.clear();
+  rocksdb::Status s = db_->Close();
+  if (!s.ok()) AMALGAM_LOG(kWarning, "storage") << "close: " << s.ToString();
+  delete db_;
+}
+
+Result<std::optional<std::string>> Store::Get(Cf c, std::string_view key, const Snapshot* snapshot) {
+  rocksdb::ReadOptions ro;
+  if (snapshot) ro.snapshot = snapshot->raw();
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(ro, cf(c), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read");
+  return std::optional<std::string>(std::string(value.data(), value.size()));
+}
+
+std::shared_ptr<const Snapshot> Store::GetSnapshot() {
+  uint64_t visible = LastVisibleSeq();
+  return std::make_shared<Snapshot>(db_, db_->GetSnapshot(), visible);
+}
+
+std::unique_ptr<Iterator> Store::NewIterator(Cf c, std::string lower, std::string upper, const Snapshot* snapshot) {
+  rocksdb::ReadOptions ro;
+  if (snapshot) ro.snapshot = snapshot->raw();
+  auto impl = MakeBoundedImpl(std::move(lower), std::move(upper), &ro);
+  impl->it.reset(db_->NewIterator(ro, cf(c)));
+  return std::make_unique<Iterator>(std::move(impl));
+}
+
+std::unique_ptr<Txn> Store::Begin(const TxnOptions& options) {
+  rocksdb::WriteOptions wo;
+  wo.sync = durability_ == Durability::kFsync;
+  rocksdb::TransactionOptions to;
+  to.lock_timeout = options.lock_timeout_ms;
+  uint64_t visible = LastVisibleSeq();  // read before the snapshot: the snapshot contains it
+  rocksdb::Transaction* t = db_->BeginTransaction(wo, to);
+  t->SetSnapshot();
+  // The transaction owns its RocksDB snapshot; the wrapper only reads it (db == nullptr).
+  auto snap = std::make_shared<Snapshot>(nullptr, t->GetSnapshot(), visible);
+  return std::unique_ptr<Txn>(new Txn(this, t, std::move(snap)));
+}
+
+Status Store::DeleteRange(Cf c, std::string_view begin, std::string_view end) {
+  rocksdb::WriteOptions wo;
+  wo.sync = durability_ == Durability::kFsync;
+  rocksdb::Status s = db_->GetBaseDB()->DeleteRange(wo, cf(c), rocksdb::Slice(begin.data(), begin.size()),
+                                                    rocksdb::Slice(end.data(), end.size()));
+  return FromRocks(s, "delete range");
+}
+
+Status Store::PutRaw(Cf c, std::string_view key, std::string_view value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = durability_ == Durability::kFsync;
+  return FromRocks(db_->Put(wo, cf(c), rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())),
+                   "write");
+}
+
+Status Store::Flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(db_->Flush(fo, cfs_), "flush");
+}
+
+void Store::ReserveSeqs(uint32_t n, uint64_t* first, int64_t* commit_millis) {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  *first = next_seq_;
+  next_seq_ += n;
+  int64_t now = clock_->NowMillis();
+  if (now < last_commit_millis_) now = last_commit_millis_;
+  last_commit_millis_ = now;
+  *commit_millis = now;
+  inflight_.emplace(*first, false);
+}
+
+void Store::ReleaseSeqs(uint64_t first, bool committed) {
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    if (committed) {
+      inflight_.erase(first);
+      for (auto it = inflight_.begin(); it != inflight_.end() && it->first < first;) {
+        it = it->second ? inflight_.erase(it) : std::next(it);
+      }
+    } else {
+      inflight_[first] = true;
+    }
+    uint64_t visible = inflight_.empty() ? next_seq_ - 1 : inflight_.begin()->first - 1;
+    visible_seq_.store(visible, std::memory_order_release);
+  }
+  seq_cv_.notify_all();
+}
+
+uint64_t Store::WaitForSeqAfter(uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(seq_mu_);
+  seq_cv_.wait_until(lock, deadline, [&] { return visible_seq_.load() > seq; });
+  return visible_seq_.load();
+}
+
+void AppendUint64BE(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  out->append(b, 8);
+}
+
+uint64_t ReadUint64BE(std::string_view bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  return v;
+}
+
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty()) {
+    if (static_cast<uint8_t>(s.back()) != 0xFF) {
+      s.back() = static_cast<char>(static_cast<uint8_t>(s.back()) + 1);
+      return s;
+    }
+    s.pop_back();
+  }
+  return s;
+}
+
+}  // namespace amalgam::storage
