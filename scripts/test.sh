@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 600
+# Black-box tests of the real build/src/server/amalgamd (Debian's python3-pytest; never pip).
+/usr/bin/python3 -m pytest -q tests/integration

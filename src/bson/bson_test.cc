@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
+#include <cstring>
 
 #include "bson/builder.h"
 #include "bson/compare.h"
@@ -91,6 +93,212 @@ TEST(BsonNumberTest, DoublesExpandExactly) {
   ExactNumber tiny = ExactFromDouble(std::numeric_limits<double>::denorm_min());
   ASSERT_TRUE(ExactToDouble(tiny, &back));
   EXPECT_EQ(back, std::numeric_limits<double>::denorm_min());
+}
+
+
+// ---- Malformed input ------------------------------------------------------------------------
+
+Result<DocView> Check(const std::string& bytes) {
+  return ValidateDocument(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+std::string BytesOf(Builder& b) { return std::move(b).Finish().bytes(); }
+
+void PutI32(std::string& bytes, size_t at, int32_t v) { std::memcpy(bytes.data() + at, &v, 4); }
+int32_t GetI32(const std::string& bytes, size_t at) {
+  int32_t v;
+  std::memcpy(&v, bytes.data() + at, 4);
+  return v;
+}
+
+// One element of every length-bearing type (and a few fixed-size ones), nested, with contents
+// chosen so that an off-by-one length lands on a byte that cannot continue a valid document:
+// names start with letters (never a type byte), strings hold no NUL, binary bytes are 0xEE.
+Document EveryLengthDocument() {
+  const uint8_t oid[12] = {0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xAB, 0xAC};
+  const uint8_t bin[4] = {0xEE, 0xEE, 0xEE, 0xEE};
+  Builder scope;
+  scope.AppendInt32("x", 41).AppendString("y", "why");
+  Document s = std::move(scope).Finish();
+  std::string cws(8, '\0');
+  PutI32(cws, 0, static_cast<int32_t>(8 + 6 + s.bytes().size()));
+  PutI32(cws, 4, 6);
+  cws.append("x + 1", 6).append(s.bytes());
+  std::string ptr(4, '\0');
+  PutI32(ptr, 0, 8);
+  ptr.append("db.coll", 8).append(reinterpret_cast<const char*>(oid), 12);
+  Builder b;
+  b.AppendString("str", "hello").AppendInt32("int", 7);
+  b.StartDocument("doc").AppendCode("code", "f()").StartArray("arr");
+  b.AppendSymbol("0", "sym").AppendBinary("1", 0x00, bin).AppendBinary("2", 0x02, bin).EndArray();
+  b.AppendRegex("re", "^a", "i").EndDocument();
+  b.AppendValue("ptr", Value(BsonType::kDbPointer, reinterpret_cast<const uint8_t*>(ptr.data()),
+                             static_cast<uint32_t>(ptr.size())));
+  b.AppendValue("cws", Value(BsonType::kCodeWithScope, reinterpret_cast<const uint8_t*>(cws.data()),
+                             static_cast<uint32_t>(cws.size())));
+  b.AppendBool("t", true);
+  return std::move(b).Finish();
+}
+
+// Offsets of every int32 length field in a valid document starting at `base` of `bytes`.
+void LengthFields(const std::string& bytes, size_t base, std::vector<size_t>* out) {
+  out->push_back(base);
+  auto* start = reinterpret_cast<const uint8_t*>(bytes.data());
+  DocView doc(start + base, static_cast<uint32_t>(GetI32(bytes, base)));
+  for (const Element& e : doc) {
+    size_t v = static_cast<size_t>(e.value.raw().data() - start);
+    switch (e.value.type()) {
+      case BsonType::kDocument:
+      case BsonType::kArray: LengthFields(bytes, v, out); break;
+      case BsonType::kString:
+      case BsonType::kCode:
+      case BsonType::kSymbol:
+      case BsonType::kDbPointer: out->push_back(v); break;
+      case BsonType::kBinary:
+        out->push_back(v);
+        if (e.value.AsBinary().subtype == 0x02) out->push_back(v + 5);
+        break;
+      case BsonType::kCodeWithScope:
+        out->push_back(v);
+        out->push_back(v + 4);
+        LengthFields(bytes, v + 8 + static_cast<size_t>(GetI32(bytes, v + 4)), out);
+        break;
+      default: break;
+    }
+  }
+}
+
+TEST(BsonValidateTest, AcceptsTheDocumentWithEveryLengthBearingType) {
+  Document d = EveryLengthDocument();
+  ASSERT_TRUE(Check(d.bytes()).ok()) << Check(d.bytes()).status().ToString();
+  std::vector<size_t> fields;
+  LengthFields(d.bytes(), 0, &fields);
+  EXPECT_EQ(fields.size(), 14u);
+}
+
+TEST(BsonValidateTest, RejectsEveryTruncationEvenWithTheLengthPatched) {
+  Document d = EveryLengthDocument();
+  for (size_t n = 0; n < d.bytes().size(); ++n) {
+    std::string prefix = d.bytes().substr(0, n);
+    EXPECT_FALSE(Check(prefix).ok()) << n;
+    if (n >= 5) {
+      PutI32(prefix, 0, static_cast<int32_t>(n));  // claims to be complete
+      EXPECT_FALSE(Check(prefix).ok()) << "patched " << n;
+    }
+  }
+}
+
+TEST(BsonValidateTest, RejectsEveryLengthFieldOffByOneHugeOrNegative) {
+  Document d = EveryLengthDocument();
+  std::vector<size_t> fields;
+  LengthFields(d.bytes(), 0, &fields);
+  for (size_t at : fields) {
+    int32_t len = GetI32(d.bytes(), at);
+    for (int64_t bad : {int64_t{len} + 1, int64_t{len} - 1, int64_t{len} + 1000, int64_t{INT32_MAX},
+                        int64_t{0}, int64_t{-1}, int64_t{-len}, int64_t{INT32_MIN}}) {
+      std::string bytes = d.bytes();
+      PutI32(bytes, at, static_cast<int32_t>(bad));
+      Result<DocView> r = Check(bytes);
+      ASSERT_FALSE(r.ok()) << "length at byte " << at << " set to " << bad;
+      EXPECT_TRUE(r.status().code() == ErrorCode::kInvalidBSON ||
+                  r.status().code() == ErrorCode::kBSONObjectTooLarge)
+          << r.status().ToString();
+    }
+  }
+}
+
+TEST(BsonValidateTest, RejectsEveryUndefinedTypeByte) {
+  int valid = 0;
+  for (int type = 0; type < 256; ++type) {
+    std::string bytes(4, '\0');
+    bytes += static_cast<char>(type);
+    bytes += std::string("a\0", 2) + std::string(8, '\x01') + '\0';
+    PutI32(bytes, 0, static_cast<int32_t>(bytes.size()));
+    bool spec = (type >= 0x01 && type <= 0x13) || type == 0x7F || type == 0xFF;
+    EXPECT_EQ(IsValidType(static_cast<uint8_t>(type)), spec) << type;
+    if (!spec) {
+      Result<DocView> r = Check(bytes);
+      ASSERT_FALSE(r.ok()) << type;
+      EXPECT_EQ(r.status().code(), ErrorCode::kInvalidBSON);
+    } else {
+      ++valid;
+    }
+  }
+  EXPECT_EQ(valid, 21);
+}
+
+TEST(BsonValidateTest, RejectsMissingNulTerminators) {
+  std::string doc = BytesOf(Builder().AppendInt32("a", 1));
+  std::string bad = doc;
+  bad.back() = 'x';  // document terminator
+  EXPECT_FALSE(Check(bad).ok());
+  std::string nested = BytesOf(Builder().StartDocument("d").AppendNull("n").EndDocument());
+  bad = nested;
+  bad[bad.size() - 2] = 'x';  // embedded document terminator
+  EXPECT_FALSE(Check(bad).ok());
+  std::string str = BytesOf(Builder().AppendString("s", "abc"));
+  bad = str;
+  bad[bad.size() - 2] = 'x';  // string terminator
+  EXPECT_FALSE(Check(bad).ok());
+  std::string name = BytesOf(Builder().AppendNull("abc"));
+  bad = name;
+  bad[bad.size() - 2] = 'x';  // field name runs into the document terminator
+  EXPECT_FALSE(Check(bad).ok());
+  std::string re = BytesOf(Builder().AppendRegex("r", "ab", "i"));
+  for (size_t at : {re.size() - 2, re.size() - 4}) {  // options, pattern terminators
+    bad = re;
+    bad[at] = 'x';
+    EXPECT_FALSE(Check(bad).ok()) << at;
+  }
+}
+
+TEST(BsonValidateTest, RejectsBooleanBytesOtherThanZeroAndOne) {
+  std::string bytes = BytesOf(Builder().AppendBool("b", true));
+  for (int v : {0, 1, 2, 0x80, 0xFF}) {
+    bytes[bytes.size() - 2] = static_cast<char>(v);
+    Result<DocView> r = Check(bytes);
+    EXPECT_EQ(r.ok(), v <= 1) << v;
+    if (r.ok()) {
+      EXPECT_EQ(r->Get("b").AsBool(), v == 1);
+    }
+  }
+}
+
+TEST(BsonValidateTest, AcceptsExactlyTheMaximumNestingDepth) {
+  for (bool arrays : {false, true}) {
+    for (int depth : {199, 200, 201}) {  // the top-level document is depth 1
+      Builder b;
+      for (int i = 1; i < depth; ++i) arrays ? b.StartArray("0") : b.StartDocument("0");
+      Document d = std::move(b).Finish();
+      Result<DocView> r = ValidateDocument(d.view().bytes());
+      EXPECT_EQ(r.ok(), depth <= kMaxWireDepth) << depth;
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), ErrorCode::kOverflow) << r.status().ToString();
+      }
+    }
+  }
+}
+
+TEST(BsonValidateTest, RejectsDocumentsLargerThanTheLimit) {
+  std::string bytes = BytesOf(Builder().AppendString("s", std::string(100, 'x')));
+  ValidateOptions opt;
+  opt.max_size = 64;
+  Result<DocView> r = ValidateDocument(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), opt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kBSONObjectTooLarge);
+}
+
+TEST(BsonBuilderTest, RegexWithAnEmbeddedNulStillBuildsValidBson) {
+  Builder b;
+  b.AppendRegex("r", std::string_view("a\0b", 3), std::string_view("i\0x", 3)).AppendInt32("n", 1);
+  Document d = std::move(b).Finish();
+  Result<DocView> r = ValidateDocument(d.view().bytes());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->Get("r").AsRegex().pattern, "a");
+  EXPECT_EQ(r->Get("r").AsRegex().options, "i");
+  EXPECT_EQ(r->Get("n").AsInt32(), 1);
 }
 
 }  // namespace

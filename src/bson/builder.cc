@@ -113,6 +113,9 @@ Builder& Builder::AppendDecimal128(std::string_view name, Decimal128Bits v) {
 }
 Builder& Builder::AppendRegex(std::string_view name, std::string_view pattern, std::string_view options) {
   Header(BsonType::kRegex, name);
+  // Pattern and options are C strings too: stop each at an embedded NUL, as for names.
+  pattern = pattern.substr(0, pattern.find('\0'));
+  options = options.substr(0, options.find('\0'));
   Raw(pattern.data(), pattern.size());
   buf_.push_back('\0');
   Raw(options.data(), options.size());

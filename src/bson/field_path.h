@@ -25,8 +25,13 @@ class FieldPath {
 
   FieldPath(const FieldPath& other) { *this = other; }
   FieldPath& operator=(const FieldPath& other);
-  FieldPath(FieldPath&&) noexcept = default;
-  FieldPath& operator=(FieldPath&&) noexcept = default;
+  // Moves re-split: parts_ views into dotted_, whose bytes move when the string is short.
+  FieldPath(FieldPath&& other) noexcept : dotted_(std::move(other.dotted_)) { Split(); }
+  FieldPath& operator=(FieldPath&& other) noexcept {
+    dotted_ = std::move(other.dotted_);
+    Split();
+    return *this;
+  }
 
  private:
   FieldPath() = default;

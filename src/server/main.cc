@@ -1,14 +1,95 @@
-// amalgamd: the Amalgam server.
+// amalgamd: the Amalgam server. The command line is a contract (options.h, DESIGN.md "Running").
+// Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad command line.
 #include <cstdio>
-#include <cstring>
-#include <string>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "engine/engine.h"
+#include "server/http_listener.h"
+#include "server/metrics.h"
+#include "server/options.h"
+#include "server/server.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int Run(const amalgam::server::ServerOptions& options) {
+  using namespace amalgam;
+  using namespace amalgam::server;
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    AMALGAM_LOG(kError, "server") << "cannot create data directory '" << options.data_dir
+                                  << "': " << ec.message();
+    return kExitFailure;
+  }
+  AMALGAM_LOG(kInfo, "server") << "amalgamd " << Version() << " starting: data dir "
+                               << options.data_dir << ", durability "
+                               << DurabilityName(options.durability);
+
+  MetricsRegistry metrics;
+  Server server(options, metrics, SystemClock::Default());
+
+  // The engine takes the data-directory lock (a second amalgamd on the same DIR fails here)
+  // and recovers; only then do the listeners open. The API faces take `*engine`.
+  engine::EngineOptions engine_options;
+  engine_options.store.durability = options.durability;
+  auto engine = engine::Engine::Open(options.data_dir, engine_options);
+  if (!engine.ok()) {
+    AMALGAM_LOG(kError, "server") << "cannot open the data directory: " << engine.status().message();
+    return kExitFailure;
+  }
+
+  server.AddListener(std::make_unique<HttpListener>(server.io_context(), metrics));
+  if (Status status = server.Start(); !status.ok()) {
+    AMALGAM_LOG(kError, "server") << status.message();
+    return kExitFailure;
+  }
+  server.WaitForShutdownRequest();
+  server.Shutdown();
+  if (Status status = (*engine)->store().Flush(); !status.ok()) {
+    AMALGAM_LOG(kWarning, "server") << "flush at shutdown: " << status.message();
+  }
+  engine.value().reset();  // closes RocksDB and releases the data-directory lock
+  AMALGAM_LOG(kInfo, "server") << "stopped";
+  return kExitOk;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0) {
-      std::printf("usage: amalgamd --data-dir DIR\n");
-      return 0;
-    }
+  using namespace amalgam::server;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  amalgam::Result<Invocation> invocation = ParseCommandLine(args);
+  if (!invocation.ok()) {
+    std::fprintf(stderr, "amalgamd: %s\nTry 'amalgamd --help' for usage.\n",
+                 std::string(invocation.status().message()).c_str());
+    return kExitUsage;
   }
-  return 0;
+  switch (invocation->command) {
+    case Command::kHelp:
+      std::fputs(UsageText().c_str(), stdout);
+      return kExitOk;
+    case Command::kVersion:
+      std::fputs(VersionText().c_str(), stdout);
+      return kExitOk;
+    case Command::kRun:
+      break;
+  }
+  amalgam::SetLogLevel(invocation->options.log_level);
+  try {
+    return Run(invocation->options);
+  } catch (const std::exception& e) {
+    AMALGAM_LOG(kError, "server") << "fatal: " << e.what();
+    return kExitFailure;
+  }
 }

@@ -208,15 +208,6 @@ uint64_t Store::WaitForSeqAfter(uint64_t seq, std::chrono::steady_clock::time_po
   return visible_seq_.load();
 }
 
-void AppendUint64BE(std::string* out, uint64_t v) {
-  char b[8];
-  for (int i = 7; i >= 0; --i) {
-    b[i] = static_cast<char>(v & 0xFF);
-    v >>= 8;
-  }
-  out->append(b, 8);
-}
-
 uint64_t ReadUint64BE(std::string_view bytes) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(bytes[i]);

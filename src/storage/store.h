@@ -142,8 +142,8 @@ class Store {
   std::atomic<uint64_t> visible_seq_{0};
 };
 
-// Fixed-width big-endian integers: the prefixes of every key.
-void AppendUint64BE(std::string* out, uint64_t v);
+// Fixed-width big-endian integers: the prefixes of every key (AppendUint64BE is in
+// storage/key_codec.h).
 uint64_t ReadUint64BE(std::string_view bytes);  // REQUIRES: bytes.size() >= 8
 // The smallest key greater than every key starting with `prefix` ("" if none exists).
 std::string PrefixSuccessor(std::string_view prefix);

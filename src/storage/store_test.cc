@@ -7,6 +7,7 @@
 
 #include "storage/data_dir_lock.h"
 #include "storage/store.h"
+#include "storage/key_codec.h"
 #include "storage/test_dir.h"
 #include "storage/txn.h"
 

@@ -3,6 +3,7 @@
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
 
+#include "storage/key_codec.h"
 #include "storage/rocks_internal.h"
 
 namespace amalgam::storage {
