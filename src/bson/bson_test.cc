@@ -301,5 +301,16 @@ TEST(BsonBuilderTest, RegexWithAnEmbeddedNulStillBuildsValidBson) {
   EXPECT_EQ(r->Get("n").AsInt32(), 1);
 }
 
+TEST(BsonCompareTest, OldBinarySubtypeOrdersByItsOuterLength) {
+  // MongoDB compares binData by the outer length first: subtype 2 with 1 payload byte has an
+  // outer length of 5, so it sorts after 4 bytes of subtype 0 and before 6.
+  std::vector<uint8_t> one = {7}, four = {1, 2, 3, 4}, six = {1, 2, 3, 4, 5, 6};
+  Builder b;
+  b.AppendBinary("old", 0x02, one).AppendBinary("four", 0x00, four).AppendBinary("six", 0x00, six);
+  Document d = std::move(b).Finish();
+  EXPECT_GT(CompareValues(d.view().Get("old"), d.view().Get("four")), 0);
+  EXPECT_LT(CompareValues(d.view().Get("old"), d.view().Get("six")), 0);
+}
+
 }  // namespace
 }  // namespace amalgam::bson

@@ -57,7 +57,10 @@ int CompareValues(const Value& a, const Value& b) {
     case BsonType::kArray: return CompareSequence(a.AsDocument(), b.AsDocument(), false);
     case BsonType::kBinary: {
       Binary x = a.AsBinary(), y = b.AsBinary();
-      if (x.data.size() != y.data.size()) return x.data.size() < y.data.size() ? -1 : 1;
+      // By the outer BSON length (the raw int32), which for the old subtype 2 counts the
+      // inner length too, as MongoDB does.
+      size_t xl = x.data.size() + (x.subtype == 0x02 ? 4 : 0), yl = y.data.size() + (y.subtype == 0x02 ? 4 : 0);
+      if (xl != yl) return xl < yl ? -1 : 1;
       if (x.subtype != y.subtype) return x.subtype < y.subtype ? -1 : 1;
       return x.data.empty() ? 0 : Sign(std::memcmp(x.data.data(), y.data.data(), x.data.size()));
     }

@@ -2,6 +2,8 @@
 
 #include <bson/bson.h>
 
+#include "bson/validate.h"
+
 namespace amalgam::bson {
 namespace {
 
@@ -28,6 +30,10 @@ Result<Document> FromJson(std::string_view json) {
   if (b == nullptr) return Status(ErrorCode::kFailedToParse, std::string("invalid JSON: ") + error.message);
   std::string bytes(reinterpret_cast<const char*>(bson_get_data(b)), b->len);
   bson_destroy(b);
+  // libbson 1.23 has produced malformed documents from some Extended JSON (code values in
+  // arrays): validate rather than trust it.
+  auto valid = ValidateDocument(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!valid.ok()) return Status(ErrorCode::kFailedToParse, "invalid JSON: " + std::string(valid.status().message()));
   return Document::FromValidatedBytes(std::move(bytes));
 }
 

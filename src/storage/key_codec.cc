@@ -151,7 +151,9 @@ void Encoder::Body(const bson::Value& v) {
     }
     case BsonType::kBinary: {
       bson::Binary b = v.AsBinary();
-      PutBE(&key_, b.data.size(), 4);
+      // MongoDB orders binData by its outer BSON length, which for the old subtype 2 includes
+      // the 4-byte inner length.
+      PutBE(&key_, b.data.size() + (b.subtype == 0x02 ? 4 : 0), 4);
       Put(b.subtype);
       PutBytes(b.data.data(), b.data.size());
       return;
@@ -601,6 +603,10 @@ Status Decoder::Binary(bson::Builder& out, std::string_view name) {
   if (size > INT32_MAX - 4) return Fail("binary length " + std::to_string(size) + " too large");
   uint8_t subtype;
   AMALGAM_RETURN_IF_ERROR(Byte(&subtype));
+  if (subtype == 0x02) {
+    if (size < 4) return Fail("old-style binary shorter than its inner length");
+    size -= 4;
+  }
   std::string data;
   AMALGAM_RETURN_IF_ERROR(Bytes(size, &data));
   out.AppendBinary(name, subtype,

@@ -837,7 +837,6 @@ TEST(KeyCodecTest, SurvivesRandomAndMutatedBytes) {
     if (HasFatalFailure()) return;
   }
   EXPECT_GT(decoded, 1000) << "mutations should often still decode";
-  std::cout << "[ decoded  ] " << decoded << " of 130000 inputs" << std::endl;
 }
 
 TEST(KeyCodecTest, BigEndianIdsOrderNumerically) {
