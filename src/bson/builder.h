@@ -6,6 +6,7 @@
 //   b.AppendString("name", "x").StartDocument("meta").AppendInt32("n", 1).EndDocument();
 //   Document doc = std::move(b).Finish();
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -83,5 +84,9 @@ class ArrayBuilder {
   uint32_t index_ = 0;
   char name_[12];
 };
+
+// A new ObjectId (timestamp, per-process random value, counter), as drivers generate them.
+// Thread-safe.
+std::array<uint8_t, 12> NewObjectId();
 
 }  // namespace amalgam::bson

@@ -2,7 +2,10 @@
 
 #include <bson/bson.h>
 
+#include "bson/builder.h"
 #include "bson/validate.h"
+
+#include <cstring>
 
 namespace amalgam::bson {
 namespace {
@@ -22,6 +25,14 @@ std::string Convert(DocView doc, bool canonical) {
 
 std::string ToJson(DocView doc) { return Convert(doc, false); }
 std::string ToCanonicalJson(DocView doc) { return Convert(doc, true); }
+
+std::array<uint8_t, 12> NewObjectId() {
+  bson_oid_t oid;
+  bson_oid_init(&oid, nullptr);
+  std::array<uint8_t, 12> out;
+  std::memcpy(out.data(), oid.bytes, 12);
+  return out;
+}
 
 Result<Document> FromJson(std::string_view json) {
   bson_error_t error;

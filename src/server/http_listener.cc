@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/logging.h"
+#include "server/acceptor.h"
 #include "server/connection_set.h"
 #include "server/http_handler.h"
 
@@ -36,18 +37,6 @@ constexpr auto kIoTimeout = std::chrono::seconds(30);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
-
-// Completion of a detached coroutine: exceptions stop at this thread entry point as a log line.
-void LogIfFailed(std::exception_ptr error) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    AMALGAM_LOG(kError, "http") << "connection failed: " << e.what();
-  } catch (...) {
-    AMALGAM_LOG(kError, "http") << "connection failed: unknown exception";
-  }
-}
 
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
@@ -194,7 +183,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpListener::State> state) {
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed);
+    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed{"http"});
   }
 }
 
@@ -206,32 +195,14 @@ HttpListener::HttpListener(asio::io_context& io, MetricsRegistry& metrics)
 HttpListener::~HttpListener() = default;
 
 Status HttpListener::Listen(const std::string& address, uint16_t port) {
-  auto fail = [&](const beast::error_code& ec) {
-    return IOError("cannot listen for http on " + address + ":" + std::to_string(port) + ": " +
-                   ec.message());
-  };
-  beast::error_code ec;
-  asio::ip::address ip = asio::ip::make_address(address, ec);
-  if (ec) return fail(ec);
-  tcp::endpoint endpoint(ip, port);
-  tcp::acceptor& acceptor = state_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail(ec);
-  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (ec) return fail(ec);
-  acceptor.bind(endpoint, ec);
-  if (ec) return fail(ec);
-  acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail(ec);
-  state_->port = acceptor.local_endpoint(ec).port();
-  if (ec) return fail(ec);
+  AMALGAM_ASSIGN_OR_RETURN(state_->port, OpenAcceptor(state_->acceptor, "http", address, port));
   return Status::OK();
 }
 
 uint16_t HttpListener::port() const { return state_->port; }
 
 void HttpListener::StartAccepting() {
-  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed);
+  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed{"http"});
 }
 
 void HttpListener::BeginShutdown() {

@@ -10,7 +10,10 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "engine/engine.h"
+#include "api/mongo/service.h"
 #include "server/http_listener.h"
+#include "server/mongo_listener.h"
+#include "server/ports_file.h"
 #include "server/metrics.h"
 #include "server/options.h"
 #include "server/server.h"
@@ -21,7 +24,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-int Run(const amalgam::server::ServerOptions& options) {
+int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> argv) {
   using namespace amalgam;
   using namespace amalgam::server;
 
@@ -49,7 +52,22 @@ int Run(const amalgam::server::ServerOptions& options) {
     return kExitFailure;
   }
 
+  // A ports file left by a server that was killed would tell clients we are ready: remove it.
+  // (We hold the data-directory lock, so no live server owns it.)
+  if (Status status = RemovePortsFile(options.data_dir); !status.ok()) {
+    AMALGAM_LOG(kWarning, "server") << status.message();
+  }
+
+  api::mongo::ServiceOptions mongo_options;
+  mongo_options.advertised_host =
+      (options.bind == "0.0.0.0" || options.bind == "::") ? std::string("localhost") : options.bind;
+  mongo_options.port = options.mongo_port;
+  mongo_options.amalgam_version = std::string(Version());
+  mongo_options.argv = argv;
+  api::mongo::MongoService mongo(**engine, SystemClock::Default(), std::move(mongo_options));
+
   server.AddListener(std::make_unique<HttpListener>(server.io_context(), metrics));
+  server.AddListener(std::make_unique<MongoListener>(server.io_context(), mongo, metrics));
   if (Status status = server.Start(); !status.ok()) {
     AMALGAM_LOG(kError, "server") << status.message();
     return kExitFailure;
@@ -87,7 +105,7 @@ int main(int argc, char** argv) {
   }
   amalgam::SetLogLevel(invocation->options.log_level);
   try {
-    return Run(invocation->options);
+    return Run(invocation->options, std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
     AMALGAM_LOG(kError, "server") << "fatal: " << e.what();
     return kExitFailure;

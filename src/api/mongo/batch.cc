@@ -1,0 +1,66 @@
+#include "api/mongo/batch.h"
+
+namespace amalgam::api::mongo {
+namespace {
+// Stop filling a batch once it holds this many bytes (MongoDB's 16 MiB reply limit, leaving
+// room for the envelope).
+constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024 - 16 * 1024;
+}  // namespace
+
+Status FillBatch(Cursor& cursor, int64_t batch_size, bson::Builder& out, bool* exhausted) {
+  *exhausted = false;
+  bson::ArrayBuilder a(out);
+  size_t bytes = 0;
+  while (batch_size <= 0 || a.count() < batch_size) {
+    if (!cursor.pending) {
+      bson::Document next;
+      AMALGAM_ASSIGN_OR_RETURN(bool more, cursor.source->Next(&next));
+      if (!more) {
+        *exhausted = true;
+        break;
+      }
+      cursor.pending = std::move(next);
+    }
+    size_t size = cursor.pending->bytes().size();
+    if (a.count() > 0 && bytes + size > kMaxBatchBytes) break;
+    out.AppendDocument(a.Next(), cursor.pending->view());
+    bytes += size;
+    cursor.pending.reset();
+    if (cursor.remaining > 0 && --cursor.remaining == 0) {
+      *exhausted = true;
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+Status AppendCursorReply(CursorManager& manager, std::unique_ptr<Cursor> cursor, int64_t batch_size,
+                         std::string_view batch_field, int64_t now_millis, bson::Builder& reply) {
+  bson::Builder batch;
+  batch.StartArray("b");
+  bool exhausted = false;
+  AMALGAM_RETURN_IF_ERROR(FillBatch(*cursor, batch_size, batch, &exhausted));
+  batch.EndArray();
+  bson::Document batch_doc = std::move(batch).Finish();
+  std::string ns = cursor->ns;
+  int64_t id = 0;
+  if (exhausted) {
+    if (cursor->id != 0) manager.Discard(cursor->id);
+  } else {
+    cursor->last_used_millis = now_millis;
+    if (cursor->id != 0) {
+      id = cursor->id;
+      manager.CheckIn(std::move(cursor));
+    } else {
+      id = manager.Register(std::move(cursor));
+    }
+  }
+  reply.StartDocument("cursor");
+  reply.AppendInt64("id", id);
+  reply.AppendString("ns", ns);
+  reply.AppendArray(batch_field, batch_doc.view().Get("b").AsDocument());
+  reply.EndDocument();
+  return Status::OK();
+}
+
+}  // namespace amalgam::api::mongo

@@ -1,0 +1,82 @@
+#pragma once
+// The command framework of the MongoDB face: what a command handler receives and how commands
+// are registered. Handlers live in commands/*.cc, one file per family.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/mongo/wire.h"
+#include "bson/builder.h"
+#include "bson/document.h"
+#include "common/result.h"
+
+namespace amalgam::engine {
+class Engine;
+}
+
+namespace amalgam::api::mongo {
+
+class MongoService;
+class CursorManager;
+
+// Per-connection state. Touched only by the connection's own (sequential) requests.
+struct ConnectionState {
+  int64_t connection_id = 0;
+  std::string peer;  // "ip:port" of the client
+  bson::Document client_metadata;
+};
+
+struct CommandContext {
+  MongoService& service;
+  engine::Engine& engine;
+  ConnectionState& conn;
+  const Request& request;
+  std::string db;     // the command's $db
+  bson::DocView cmd;  // the command document (body)
+  // Documents of the OP_MSG kind-1 section named `identifier` merged with the array field of
+  // the same name in the body; empty when neither is present. Errors: kTypeMismatch when the
+  // body field is not an array of documents.
+  Result<std::vector<bson::DocView>> DocumentsOf(std::string_view identifier) const;
+};
+
+// A handler appends its reply fields (everything but ok/$clusterTime/operationTime) to `reply`
+// and returns OK, or returns an error status (and `reply` is discarded).
+using CommandHandler = std::function<Status(CommandContext& ctx, bson::Builder& reply)>;
+
+struct CommandSpec {
+  std::string name;
+  CommandHandler handler;
+  bool admin_only = false;  // must run against the admin database
+};
+
+class CommandRegistry {
+ public:
+  void Add(CommandSpec spec);
+  // Exact name first, then case-insensitive for the handful of legacy aliases MongoDB accepts
+  // (isMaster / ismaster). nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+  const std::map<std::string, CommandSpec, std::less<>>& all() const { return commands_; }
+
+ private:
+  std::map<std::string, CommandSpec, std::less<>> commands_;
+};
+
+// Families (commands/*.cc).
+void RegisterHandshakeCommands(CommandRegistry& registry);
+void RegisterDatabaseCommands(CommandRegistry& registry);
+void RegisterIndexCommands(CommandRegistry& registry);
+void RegisterCrudCommands(CommandRegistry& registry);
+
+// Helpers shared by handlers.
+// The collection name of a command whose first field names it ({find: "c"}). Errors:
+// kInvalidNamespace (not a string / empty), naming the command.
+Result<std::string> CollectionArg(const CommandContext& ctx);
+// A numeric or boolean option as MongoDB coerces it.
+bool TruthyValue(const bson::Value& v);
+// An integral numeric field. Errors: kTypeMismatch naming the field.
+Result<int64_t> IntegerArg(const bson::Value& v, std::string_view field);
+
+}  // namespace amalgam::api::mongo

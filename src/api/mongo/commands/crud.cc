@@ -1,0 +1,158 @@
+// Write and cursor commands: insert, getMore, killCursors. (find, update, delete,
+// findAndModify, count and distinct arrive with the query layer.)
+#include "api/mongo/batch.h"
+#include "api/mongo/command.h"
+#include "api/mongo/error_reply.h"
+#include "api/mongo/service.h"
+#include "bson/validate.h"
+#include "engine/engine.h"
+
+namespace amalgam::api::mongo {
+namespace {
+
+// The document as stored: _id first (generated as an ObjectId when absent), checked against
+// the storage limits. Errors: kBSONObjectTooLarge, kOverflow (nesting deeper than 100).
+Result<bson::Document> PrepareForInsert(bson::DocView doc) {
+  if (doc.size() > bson::kMaxUserDocumentSize) {
+    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " + std::to_string(doc.size()) +
+                                                      ", max size: " + std::to_string(bson::kMaxUserDocumentSize));
+  }
+  bson::ValidateOptions opt;
+  opt.max_depth = bson::kMaxStorageDepth + 1;
+  if (auto v = bson::ValidateDocument(doc.bytes(), opt); !v.ok()) {
+    return Status(ErrorCode::kOverflow, "Document exceeds maximum nesting depth of " + std::to_string(bson::kMaxStorageDepth));
+  }
+  bson::Value id = doc.Get("_id");
+  if (!id.missing() && doc.begin()->name == "_id") return bson::Document(doc);
+  bson::Builder b;
+  if (id.missing()) {
+    auto oid = bson::NewObjectId();
+    b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
+  } else {
+    if (id.type() == bson::BsonType::kRegex) return Status(ErrorCode::kBadValue, "can't use a regex for _id");
+    b.AppendValue("_id", id);
+  }
+  for (const bson::Element& e : doc) {
+    if (e.name != "_id") b.AppendValue(e.name, e.value);
+  }
+  bson::Document out = std::move(b).Finish();
+  if (out.bytes().size() > bson::kMaxUserDocumentSize) {
+    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " +
+                                                      std::to_string(out.bytes().size()) + ", max size: " +
+                                                      std::to_string(bson::kMaxUserDocumentSize));
+  }
+  return out;
+}
+
+void AppendWriteError(bson::Builder& errors, bson::ArrayBuilder& a, size_t index, const Status& status) {
+  errors.StartDocument(a.Next());
+  errors.AppendInt32("index", static_cast<int32_t>(index));
+  errors.AppendInt32("code", MongoCode(status));
+  errors.AppendString("errmsg", status.message());
+  errors.EndDocument();
+}
+
+Status Insert(CommandContext& ctx, bson::Builder& r) {
+  AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<bson::DocView> docs, ctx.DocumentsOf("documents"));
+  if (docs.empty()) return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got 0 operations.");
+  if (docs.size() > 100000) {
+    return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got " + std::to_string(docs.size()) + " operations.");
+  }
+  bson::Value ordered_v = ctx.cmd.Get("ordered");
+  bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
+  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(ctx.db, coll));
+  int64_t n = 0;
+  bson::Builder errors;
+  errors.StartArray("writeErrors");
+  bson::ArrayBuilder a(errors);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    Status s;
+    auto prepared = PrepareForInsert(docs[i]);
+    if (!prepared.ok()) {
+      s = prepared.status();
+    } else {
+      s = ctx.engine.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*h, prepared->view()); }).status();
+    }
+    if (s.ok()) {
+      ++n;
+      continue;
+    }
+    if (s.category() == ErrorCategory::kIO || s.category() == ErrorCategory::kInternal) return s;
+    AppendWriteError(errors, a, i, s);
+    if (ordered) break;
+  }
+  errors.EndArray();
+  ctx.service.stats().insert += n;
+  r.AppendInt32("n", static_cast<int32_t>(n));
+  if (a.count() > 0) {
+    bson::Document e = std::move(errors).Finish();
+    r.AppendArray("writeErrors", e.view().Get("writeErrors").AsDocument());
+  }
+  return Status::OK();
+}
+
+Status GetMore(CommandContext& ctx, bson::Builder& r) {
+  bson::Value idv = ctx.cmd.begin()->value;
+  if (idv.type() != bson::BsonType::kInt64) {
+    return Status(ErrorCode::kTypeMismatch, "Field 'getMore' must be of type long in: " + std::string("getMore"));
+  }
+  bson::Value coll = ctx.cmd.Get("collection");
+  if (coll.type() != bson::BsonType::kString) {
+    return Status(ErrorCode::kTypeMismatch, "BSON field 'getMore.collection' is missing but a required field");
+  }
+  int64_t batch_size = 0;
+  bson::Value bs = ctx.cmd.Get("batchSize");
+  if (!bs.missing()) {
+    AMALGAM_ASSIGN_OR_RETURN(batch_size, IntegerArg(bs, "batchSize"));
+    if (batch_size < 0) return Status(ErrorCode::kBadValue, "BatchSize value must be non-negative, but received: " + std::to_string(batch_size));
+  }
+  int64_t id = idv.AsInt64();
+  std::unique_ptr<Cursor> cursor = ctx.service.cursors().CheckOut(id);
+  if (!cursor) return Status(ErrorCode::kCursorNotFound, "cursor id " + std::to_string(id) + " not found");
+  std::string ns = ctx.db + "." + std::string(coll.AsString());
+  if (cursor->ns != ns) {
+    std::string have = cursor->ns;
+    ctx.service.cursors().CheckIn(std::move(cursor));
+    return Status(ErrorCode::kUnauthorized, "Requested getMore on namespace '" + ns + "', but cursor belongs to a different namespace " + have);
+  }
+  ctx.service.stats().getmore++;
+  Status s = AppendCursorReply(ctx.service.cursors(), std::move(cursor), batch_size, "nextBatch",
+                               ctx.service.clock().NowMillis(), r);
+  if (!s.ok()) ctx.service.cursors().Discard(id);
+  return s;
+}
+
+Status KillCursors(CommandContext& ctx, bson::Builder& r) {
+  bson::Value ids = ctx.cmd.Get("cursors");
+  if (ids.type() != bson::BsonType::kArray) {
+    return Status(ErrorCode::kTypeMismatch, "BSON field 'killCursors.cursors' is missing but a required field");
+  }
+  std::vector<int64_t> killed, not_found;
+  for (const bson::Element& e : ids.AsDocument()) {
+    if (e.value.type() != bson::BsonType::kInt64) return Status(ErrorCode::kTypeMismatch, "cursor ids must be longs");
+    int64_t id = e.value.AsInt64();
+    (ctx.service.cursors().Kill(id) ? killed : not_found).push_back(id);
+  }
+  auto list = [&](std::string_view name, const std::vector<int64_t>& v) {
+    r.StartArray(name);
+    bson::ArrayBuilder a(r);
+    for (int64_t id : v) r.AppendInt64(a.Next(), id);
+    r.EndArray();
+  };
+  list("cursorsKilled", killed);
+  list("cursorsNotFound", not_found);
+  list("cursorsAlive", {});
+  list("cursorsUnknown", {});
+  return Status::OK();
+}
+
+}  // namespace
+
+void RegisterCrudCommands(CommandRegistry& reg) {
+  reg.Add({"insert", Insert});
+  reg.Add({"getMore", GetMore});
+  reg.Add({"killCursors", KillCursors});
+}
+
+}  // namespace amalgam::api::mongo

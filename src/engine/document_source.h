@@ -1,0 +1,19 @@
+#pragma once
+// DocumentSource: a pull-based stream of result documents (a query plan, an aggregation
+// pipeline, a change stream). What a client cursor holds between batches.
+// Not thread-safe; used by one request at a time.
+
+#include "bson/document.h"
+#include "common/result.h"
+
+namespace amalgam::engine {
+
+class DocumentSource {
+ public:
+  virtual ~DocumentSource() = default;
+  // Produces the next document into *out. Returns false at the end of the stream.
+  // Errors: whatever the plan hits (kIOError, kMaxTimeMSExpired, ...).
+  virtual Result<bool> Next(bson::Document* out) = 0;
+};
+
+}  // namespace amalgam::engine

@@ -1,0 +1,203 @@
+#include "server/mongo_listener.h"
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "api/mongo/service.h"
+#include "api/mongo/wire.h"
+#include "common/logging.h"
+#include "server/acceptor.h"
+#include "server/connection_set.h"
+
+namespace amalgam::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto kMessageTimeout = std::chrono::seconds(60);
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+constexpr auto kReapInterval = std::chrono::seconds(60);
+
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;  // bounds the time a started message may take to arrive
+  bool idle = false;         // waiting for the first byte of the next message (strand only)
+};
+}  // namespace
+
+struct MongoListener::State {
+  State(asio::io_context& io_in, api::mongo::MongoService& service_in, MetricsRegistry& metrics)
+      : io(io_in),
+        acceptor(asio::make_strand(io_in)),
+        reaper(acceptor.get_executor()),
+        service(service_in),
+        open_gauge(metrics.GetGauge("amalgam_mongo_open_connections", "Open MongoDB connections.")),
+        commands(metrics.GetCounter("amalgam_mongo_messages_total", "MongoDB wire messages handled.")) {}
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  asio::steady_timer reaper;
+  uint16_t port = 0;
+  api::mongo::MongoService& service;
+  Gauge& open_gauge;
+  Counter& commands;
+  ConnectionSet connections;
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> state, tcp::socket socket) {
+  auto conn = std::make_shared<Connection>(std::move(socket));
+  std::weak_ptr<Connection> weak = conn;
+  auto executor = conn->socket.get_executor();
+  uint64_t set_id = state->connections.Add([weak, executor] {
+    asio::post(executor, [weak] {
+      if (auto c = weak.lock(); c && c->idle) {
+        boost::system::error_code ec;
+        c->socket.cancel(ec);
+      }
+    });
+  });
+  api::mongo::ConnectionState cs;
+  cs.connection_id = state->service.NextConnectionId();
+  boost::system::error_code ec;
+  auto remote = conn->socket.remote_endpoint(ec);
+  cs.peer = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  state->open_gauge.Add(1);
+  state->service.stats().connections_current++;
+  state->service.stats().connections_total++;
+  struct Unregister {
+    MongoListener::State& state;
+    uint64_t id;
+    ~Unregister() {
+      state.open_gauge.Add(-1);
+      state.service.stats().connections_current--;
+      state.connections.Remove(id);
+    }
+  } unregister{*state, set_id};
+
+  std::vector<uint8_t> message;
+  while (!state->stopping.load()) {
+    uint8_t header[api::mongo::kHeaderSize];
+    conn->idle = true;
+    size_t got = co_await conn->socket.async_read_some(asio::buffer(header, 1), asio::redirect_error(asio::use_awaitable, ec));
+    conn->idle = false;
+    if (ec || got == 0) break;
+    // A message has begun: it must now arrive whole within the timeout.
+    conn->timer.expires_after(kMessageTimeout);
+    std::weak_ptr<Connection> w = conn;
+    conn->timer.async_wait([w](const boost::system::error_code& e) {
+      if (e) return;
+      if (auto c = w.lock()) {
+        boost::system::error_code ignored;
+        c->socket.cancel(ignored);
+      }
+    });
+    co_await asio::async_read(conn->socket, asio::buffer(header + 1, api::mongo::kHeaderSize - 1),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    auto parsed = api::mongo::ParseHeader(std::span<const uint8_t>(header, api::mongo::kHeaderSize));
+    if (!parsed.ok()) {
+      AMALGAM_LOG(kWarning, "mongo") << "closing connection " << cs.connection_id << " from " << cs.peer << ": "
+                                     << parsed.status().message();
+      break;
+    }
+    message.resize(static_cast<size_t>(parsed->message_length));
+    std::memcpy(message.data(), header, api::mongo::kHeaderSize);
+    co_await asio::async_read(conn->socket, asio::buffer(message.data() + api::mongo::kHeaderSize,
+                                                         message.size() - api::mongo::kHeaderSize),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    conn->timer.cancel();
+    if (ec) break;
+    state->commands.Increment();
+    bool close = false;
+    std::string reply = state->service.HandleMessage(cs, message, &close);
+    if (!reply.empty()) {
+      co_await asio::async_write(conn->socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (close) break;
+    if (message.capacity() > (1u << 20)) std::vector<uint8_t>().swap(message);  // do not pin big buffers
+  }
+  conn->timer.cancel();
+  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> AcceptLoop(std::shared_ptr<MongoListener::State> state) {
+  for (;;) {
+    tcp::socket socket(asio::make_strand(state->io));
+    boost::system::error_code ec;
+    co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (state->stopping.load() || !state->acceptor.is_open()) co_return;
+    if (ec) {
+      AMALGAM_LOG(kWarning, "mongo") << "accept failed: " << ec.message();
+      asio::steady_timer timer(state->acceptor.get_executor(), kAcceptRetryDelay);
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed{"mongo"});
+  }
+}
+
+asio::awaitable<void> ReapLoop(std::shared_ptr<MongoListener::State> state) {
+  boost::system::error_code ec;
+  while (!state->stopping.load()) {
+    state->reaper.expires_after(kReapInterval);
+    co_await state->reaper.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (state->stopping.load()) break;
+    size_t n = state->service.cursors().ReapIdle(state->service.clock().NowMillis());
+    if (n > 0) AMALGAM_LOG(kInfo, "mongo") << "closed " << n << " idle cursors";
+  }
+}
+
+}  // namespace
+
+MongoListener::MongoListener(asio::io_context& io, api::mongo::MongoService& service, MetricsRegistry& metrics)
+    : state_(std::make_shared<State>(io, service, metrics)) {}
+
+MongoListener::~MongoListener() = default;
+
+Status MongoListener::Listen(const std::string& address, uint16_t port) {
+  AMALGAM_ASSIGN_OR_RETURN(state_->port, OpenAcceptor(state_->acceptor, "mongo", address, port));
+  state_->service.SetAdvertisedPort(state_->port);
+  return Status::OK();
+}
+
+uint16_t MongoListener::port() const { return state_->port; }
+
+void MongoListener::StartAccepting() {
+  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed{"mongo"});
+  asio::co_spawn(state_->acceptor.get_executor(), ReapLoop(state_), LogIfFailed{"mongo"});
+}
+
+void MongoListener::BeginShutdown() {
+  if (state_->stopping.exchange(true)) return;
+  std::shared_ptr<State> state = state_;
+  asio::post(state->acceptor.get_executor(), [state] {
+    boost::system::error_code ec;
+    state->acceptor.close(ec);
+    state->reaper.cancel();
+  });
+  state->connections.CloseIdle();
+}
+
+size_t MongoListener::open_connections() const { return state_->connections.size(); }
+
+}  // namespace amalgam::server
