@@ -26,6 +26,97 @@ std::string Convert(DocView doc, bool canonical) {
 std::string ToJson(DocView doc) { return Convert(doc, false); }
 std::string ToCanonicalJson(DocView doc) { return Convert(doc, true); }
 
+namespace {
+
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+void AppendShell(std::string* out, const Value& v, int depth);
+
+void AppendShellDoc(std::string* out, DocView doc, bool array, int depth) {
+  if (doc.empty()) {
+    *out += array ? "[]" : "{}";
+    return;
+  }
+  *out += array ? "[ " : "{ ";
+  bool first = true;
+  for (const Element& e : doc) {
+    if (!first) *out += ", ";
+    first = false;
+    if (!array) {
+      *out += e.name;
+      *out += ": ";
+    }
+    AppendShell(out, e.value, depth + 1);
+  }
+  *out += array ? " ]" : " }";
+}
+
+void AppendShell(std::string* out, const Value& v, int depth) {
+  char buf[64];
+  switch (v.type()) {
+    case BsonType::kDouble: {
+      double d = v.AsDouble();
+      if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -1e15 && d < 1e15) {
+        std::snprintf(buf, sizeof(buf), "%.1f", d);
+      } else {
+        std::snprintf(buf, sizeof(buf), "%.17g", d);
+      }
+      *out += buf;
+      return;
+    }
+    case BsonType::kInt32: *out += std::to_string(v.AsInt32()); return;
+    case BsonType::kInt64: *out += std::to_string(v.AsInt64()); return;
+    case BsonType::kString:
+    case BsonType::kSymbol: AppendQuoted(out, v.AsString()); return;
+    case BsonType::kBool: *out += v.AsBool() ? "true" : "false"; return;
+    case BsonType::kNull: *out += "null"; return;
+    case BsonType::kUndefined: *out += "undefined"; return;
+    case BsonType::kMinKey: *out += "MinKey"; return;
+    case BsonType::kMaxKey: *out += "MaxKey"; return;
+    case BsonType::kObjectId: {
+      *out += "ObjectId('";
+      for (uint8_t b : v.AsObjectId()) {
+        std::snprintf(buf, sizeof(buf), "%02x", b);
+        *out += buf;
+      }
+      *out += "')";
+      return;
+    }
+    case BsonType::kDate: *out += "new Date(" + std::to_string(v.AsDateMillis()) + ")"; return;
+    case BsonType::kDocument:
+    case BsonType::kArray:
+      if (depth > 50) {
+        *out += "...";
+        return;
+      }
+      AppendShellDoc(out, v.AsDocument(), v.type() == BsonType::kArray, depth);
+      return;
+    default: {
+      Builder b;
+      b.AppendValue("v", v);
+      Document d = std::move(b).Finish();
+      std::string j = ToJson(d.view());  // { "v" : ... }
+      size_t colon = j.find(':');
+      *out += colon == std::string::npos ? j : j.substr(colon + 2, j.size() - colon - 4);
+    }
+  }
+}
+
+}  // namespace
+
+std::string ToShellString(DocView doc) {
+  std::string out;
+  AppendShellDoc(&out, doc, false, 0);
+  return out;
+}
+
 std::array<uint8_t, 12> NewObjectId() {
   bson_oid_t oid;
   bson_oid_init(&oid, nullptr);

@@ -34,8 +34,16 @@ class LogMessage {
 
 }  // namespace amalgam
 
-// AMALGAM_LOG(kInfo, "storage") << "opened " << path;
-#define AMALGAM_LOG(level, component)                                      \
-  if (::amalgam::LogLevel::level < ::amalgam::GetLogLevel()) {            \
-  } else                                                                   \
-    ::amalgam::internal::LogMessage(::amalgam::LogLevel::level, component).stream()
+namespace amalgam::internal {
+// Turns the streamed expression into void so it fits the conditional operator below.
+struct LogVoidify {
+  void operator&(std::ostream&) {}
+};
+}  // namespace amalgam::internal
+
+// AMALGAM_LOG(kInfo, "storage") << "opened " << path;   (an expression: safe after a bare if)
+#define AMALGAM_LOG(level, component)                                        \
+  (::amalgam::LogLevel::level < ::amalgam::GetLogLevel())                    \
+      ? (void)0                                                              \
+      : ::amalgam::internal::LogVoidify() &                                  \
+            ::amalgam::internal::LogMessage(::amalgam::LogLevel::level, component).stream()

@@ -16,6 +16,13 @@ namespace {
 constexpr size_t kBuildBatch = 500;
 constexpr auto kDrainTimeout = std::chrono::seconds(120);
 
+// meta key marking an index multikey: "mk" + [index id].
+std::string MultikeyKey(uint64_t index_id) {
+  std::string k = "mk";
+  storage::AppendUint64BE(&k, index_id);
+  return k;
+}
+
 std::string IdPrefix(uint64_t id) {
   std::string p;
   storage::AppendUint64BE(&p, id);
@@ -30,6 +37,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const Engin
   AMALGAM_ASSIGN_OR_RETURN(engine->store_, storage::Store::Open(dir, options.store));
   AMALGAM_ASSIGN_OR_RETURN(engine->catalog_, catalog::Catalog::Open(*engine->store_));
   AMALGAM_RETURN_IF_ERROR(engine->RemoveOrphans());
+  AMALGAM_RETURN_IF_ERROR(engine->LoadMultikeyFlags());
   // An index still marked building was interrupted by a restart: build it again from scratch.
   for (const catalog::CollectionPtr& c : engine->catalog_->ListAll()) {
     for (const catalog::IndexSpec& spec : c->indexes) {
@@ -65,6 +73,7 @@ Result<HandlePtr> Engine::HandleFor(const catalog::CollectionPtr& info) {
     if (spec.is_id_index) continue;
     AMALGAM_ASSIGN_OR_RETURN(index::KeyGenerator gen, index::KeyGenerator::Make(spec));
     handle->indexes.push_back(std::move(gen));
+    handle->multikey.push_back(MultikeyFlag(spec.id));
   }
   std::lock_guard<std::mutex> lock(handles_mu_);
   auto& slot = handles_[info->id];
@@ -96,6 +105,7 @@ Status Engine::RemoveCollectionData(const catalog::CollectionInfo& info) {
   for (const catalog::IndexSpec& spec : info.indexes) {
     if (spec.is_id_index) continue;
     AMALGAM_RETURN_IF_ERROR(store_->DeleteRange(storage::Cf::kIndexes, IdPrefix(spec.id), IdPrefix(spec.id + 1)));
+    AMALGAM_RETURN_IF_ERROR(store_->DeleteRange(storage::Cf::kMeta, MultikeyKey(spec.id), MultikeyKey(spec.id + 1)));
   }
   std::lock_guard<std::mutex> lock(handles_mu_);
   handles_.erase(info.id);
@@ -144,6 +154,33 @@ Status Engine::RemoveOrphans() {
       it->Seek(IdPrefix(id + 1));
     }
     AMALGAM_RETURN_IF_ERROR(it->status());
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<std::atomic<bool>> Engine::MultikeyFlag(uint64_t index_id) {
+  std::lock_guard<std::mutex> lock(multikey_mu_);
+  auto& flag = multikey_[index_id];
+  if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
+  return flag;
+}
+
+Status Engine::LoadMultikeyFlags() {
+  auto it = store_->NewIterator(storage::Cf::kMeta, "mk", storage::PrefixSuccessor("mk"));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 10) return Status(ErrorCode::kDataCorruption, "malformed multikey marker");
+    MultikeyFlag(storage::ReadUint64BE(it->key().substr(2)))->store(true);
+  }
+  return it->status();
+}
+
+Status Engine::MarkMultikey(storage::Txn& txn, const CollectionHandle& coll, const std::vector<bool>& seen) {
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (!seen[i] || coll.IsMultikey(i)) continue;
+    AMALGAM_RETURN_IF_ERROR(txn.Put(storage::Cf::kMeta, MultikeyKey(coll.indexes[i].spec().id), ""));
+    // Set before commit: planning as multikey is always safe, planning as not is only safe
+    // once no multikey document can exist.
+    coll.multikey[i]->store(true, std::memory_order_release);
   }
   return Status::OK();
 }
@@ -245,7 +282,12 @@ Status Engine::BuildIndex(const std::string& db, const std::string& coll, const 
         }
         if (!doc.value()) continue;  // deleted since the scan snapshot
         bson::DocView view(reinterpret_cast<const uint8_t*>(doc.value()->data()), static_cast<uint32_t>(doc.value()->size()));
-        s = index::UpdateIndexes(*txn, ns, gens, std::string_view(key).substr(8), nullptr, &view);
+        std::vector<bool> seen(1, false);
+        s = index::UpdateIndexes(*txn, ns, gens, std::string_view(key).substr(8), nullptr, &view, &seen);
+        if (s.ok() && seen[0] && !MultikeyFlag(spec.id)->load()) {
+          s = txn->Put(storage::Cf::kMeta, MultikeyKey(spec.id), "");
+          MultikeyFlag(spec.id)->store(true);
+        }
         if (!s.ok()) break;
       }
       if (s.ok()) s = txn->Commit().status();
@@ -262,6 +304,11 @@ Status Engine::BuildIndex(const std::string& db, const std::string& coll, const 
 Status Engine::DropIndex(std::string_view db, std::string_view coll, std::string_view name) {
   std::lock_guard<std::mutex> lock(ddl_mu_);
   AMALGAM_ASSIGN_OR_RETURN(catalog::IndexSpec dropped, catalog_->DropIndex(db, coll, name));
+  {
+    std::lock_guard<std::mutex> lock(multikey_mu_);
+    multikey_.erase(dropped.id);
+  }
+  AMALGAM_RETURN_IF_ERROR(store_->DeleteRange(storage::Cf::kMeta, MultikeyKey(dropped.id), MultikeyKey(dropped.id + 1)));
   return store_->DeleteRange(storage::Cf::kIndexes, IdPrefix(dropped.id), IdPrefix(dropped.id + 1));
 }
 

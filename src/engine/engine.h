@@ -93,6 +93,10 @@ class Engine {
   // Waits until every WriteTxn begun before the latest catalog change has finished.
   void DrainOlderTxns();
   void EndTxn(uint64_t epoch);
+  std::shared_ptr<std::atomic<bool>> MultikeyFlag(uint64_t index_id);
+  Status LoadMultikeyFlags();
+  // Records (in `txn`, once per index) that the indexes flagged in `seen` are multikey.
+  Status MarkMultikey(storage::Txn& txn, const CollectionHandle& coll, const std::vector<bool>& seen);
 
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
@@ -102,6 +106,9 @@ class Engine {
   std::map<uint64_t, HandlePtr> handles_;  // by collection id
 
   std::mutex ddl_mu_;  // serializes index builds and drops
+
+  std::mutex multikey_mu_;
+  std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> multikey_;  // by index id
 
   std::mutex epoch_mu_;
   std::condition_variable epoch_cv_;

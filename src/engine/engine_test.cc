@@ -47,7 +47,7 @@ TEST_F(EngineTest, InsertGetAndDuplicateIdLikeMongo) {
   EXPECT_EQ(Get(J(R"({"_id": 1.0})")), R"({ "_id" : 1, "x" : "a" })");  // 1.0 finds 1
   Status dup = Insert(R"({"_id": {"$numberLong": "1"}, "x": "b"})");
   EXPECT_EQ(dup.code(), ErrorCode::kDuplicateKey);
-  EXPECT_EQ(dup.message(), "E11000 duplicate key error collection: db.c index: _id_ dup key: { \"_id\" : 1 }");
+  EXPECT_EQ(dup.message(), "E11000 duplicate key error collection: db.c index: _id_ dup key: { _id: 1 }");
   EXPECT_EQ(Insert(R"({"_id": [1]})").code(), ErrorCode::kInvalidIdField);
   EXPECT_EQ(Insert(R"({"x": 1})").code(), ErrorCode::kInvalidIdField);
 }
@@ -70,7 +70,7 @@ TEST_F(EngineTest, UniqueIndexRejectsDuplicatesWithIndexNameAndKey) {
   ASSERT_TRUE(Insert(R"({"_id": 1, "email": "a@x"})").ok());
   Status s = Insert(R"({"_id": 2, "email": "a@x"})");
   EXPECT_EQ(s.code(), ErrorCode::kDuplicateKey);
-  EXPECT_EQ(s.message(), R"(E11000 duplicate key error collection: db.c index: email_1 dup key: { "email" : "a@x" })");
+  EXPECT_EQ(s.message(), R"(E11000 duplicate key error collection: db.c index: email_1 dup key: { email: "a@x" })");
   EXPECT_EQ(Get(J(R"({"_id": 2})")), std::nullopt);  // nothing half-written
   ExpectValid();
 }
@@ -192,6 +192,25 @@ TEST_F(EngineTest, ConcurrentIncrementsThroughRunWriteLoseNothing) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(Get(J(R"({"_id": 1})")), R"({ "_id" : 1, "n" : 400 })");
+}
+
+TEST_F(EngineTest, IndexesBecomeMultikeyOnceAndStaySoAcrossRestarts) {
+  ASSERT_TRUE(engine_->CreateIndex("db", "c", J(R"({"key": {"a": 1}, "name": "a_1"})").view()).ok());
+  ASSERT_TRUE(engine_->CreateIndex("db", "c", J(R"({"key": {"b": 1}, "name": "b_1"})").view()).ok());
+  ASSERT_TRUE(Insert(R"({"_id": 1, "a": 1, "b": 2})").ok());
+  EXPECT_FALSE(Coll()->IsMultikey(0));
+  ASSERT_TRUE(Insert(R"({"_id": 2, "a": [1, 2], "b": 2})").ok());
+  EXPECT_TRUE(Coll()->IsMultikey(0));
+  EXPECT_FALSE(Coll()->IsMultikey(1));
+  Reopen();
+  EXPECT_TRUE(Coll()->IsMultikey(0));
+  EXPECT_FALSE(Coll()->IsMultikey(1));
+  // An index built over existing array data is multikey from the start.
+  ASSERT_TRUE(engine_->CreateIndex("db", "c", J(R"({"key": {"a": -1, "b": 1}, "name": "ab"})").view()).ok());
+  EXPECT_TRUE(Coll()->IsMultikey(2));
+  ASSERT_TRUE(engine_->DropIndex("db", "c", "a_1").ok());
+  ASSERT_TRUE(engine_->CreateIndex("db", "c", J(R"({"key": {"b": 1, "x": 1}, "name": "bx"})").view()).ok());
+  EXPECT_FALSE(Coll()->IsMultikey(2));
 }
 
 }  // namespace

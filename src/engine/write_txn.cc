@@ -63,10 +63,12 @@ Status WriteTxn::Insert(const CollectionHandle& coll, bson::DocView doc) {
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> existing, txn_->GetForUpdate(storage::Cf::kDocuments, key));
   if (existing) {
     return Status(ErrorCode::kDuplicateKey, "E11000 duplicate key error collection: " + coll.info->ns() +
-                                                " index: _id_ dup key: " + bson::ToJson(IdDocument(doc).view()));
+                                                " index: _id_ dup key: " + bson::ToShellString(IdDocument(doc).view()));
   }
   AMALGAM_RETURN_IF_ERROR(txn_->Put(storage::Cf::kDocuments, key, doc.bytes_view()));
-  AMALGAM_RETURN_IF_ERROR(index::UpdateIndexes(*txn_, coll.info->ns(), coll.indexes, id, nullptr, &doc));
+  std::vector<bool> multikey(coll.indexes.size(), false);
+  AMALGAM_RETURN_IF_ERROR(index::UpdateIndexes(*txn_, coll.info->ns(), coll.indexes, id, nullptr, &doc, &multikey));
+  AMALGAM_RETURN_IF_ERROR(engine_->MarkMultikey(*txn_, coll, multikey));
   storage::ChangeRecord r = Record(coll, storage::ChangeOp::kInsert, doc);
   r.post_image = bson::Document(doc);
   txn_->AddChange(std::move(r));
@@ -81,7 +83,9 @@ Status WriteTxn::Update(const CollectionHandle& coll, bson::DocView before, bson
     return Status(ErrorCode::kImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
   }
   AMALGAM_RETURN_IF_ERROR(txn_->Put(storage::Cf::kDocuments, index::DocumentKey(coll.info->id, id), after.bytes_view()));
-  AMALGAM_RETURN_IF_ERROR(index::UpdateIndexes(*txn_, coll.info->ns(), coll.indexes, id, &before, &after));
+  std::vector<bool> multikey(coll.indexes.size(), false);
+  AMALGAM_RETURN_IF_ERROR(index::UpdateIndexes(*txn_, coll.info->ns(), coll.indexes, id, &before, &after, &multikey));
+  AMALGAM_RETURN_IF_ERROR(engine_->MarkMultikey(*txn_, coll, multikey));
   storage::ChangeRecord r = Record(coll, op, after);
   r.post_image = bson::Document(after);
   if (coll.info->RecordsPreImages()) r.pre_image = bson::Document(before);

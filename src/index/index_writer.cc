@@ -16,7 +16,7 @@ std::string DuplicateKeyText(const KeyGenerator& gen, const storage::EncodedKey&
   for (const bson::Element& e : decoded->view()) {
     if (i < gen.spec().fields.size()) b.AppendValue(gen.spec().fields[i++].path.dotted(), e.value);
   }
-  return bson::ToJson(std::move(b).Finish().view());
+  return bson::ToShellString(std::move(b).Finish().view());
 }
 
 namespace {
@@ -34,14 +34,18 @@ bool Contains(const std::vector<storage::EncodedKey>& sorted, const storage::Enc
 }  // namespace
 
 Status UpdateIndexes(storage::Txn& txn, std::string_view ns, const std::vector<KeyGenerator>& indexes,
-                     std::string_view encoded_id, const bson::DocView* before, const bson::DocView* after) {
+                     std::string_view encoded_id, const bson::DocView* before, const bson::DocView* after,
+                     std::vector<bool>* multikey_seen) {
   std::vector<storage::EncodedKey> old_keys, new_keys;
-  for (const KeyGenerator& gen : indexes) {
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    const KeyGenerator& gen = indexes[i];
     const catalog::IndexSpec& spec = gen.spec();
     old_keys.clear();
     new_keys.clear();
     if (before) AMALGAM_RETURN_IF_ERROR(gen.Generate(*before, &old_keys));
-    if (after) AMALGAM_RETURN_IF_ERROR(gen.Generate(*after, &new_keys));
+    bool multikey = false;
+    if (after) AMALGAM_RETURN_IF_ERROR(gen.Generate(*after, &new_keys, &multikey));
+    if (multikey && multikey_seen) (*multikey_seen)[i] = true;
     for (const storage::EncodedKey& k : old_keys) {
       if (Contains(new_keys, k)) continue;
       IndexEntry e = MakeIndexEntry(spec.id, spec.unique, k, encoded_id);

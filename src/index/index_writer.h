@@ -18,8 +18,11 @@ namespace amalgam::index {
 // ("E11000 duplicate key error collection: db.c index: name dup key: { a: 1 }").
 // Errors: kDuplicateKey, kCannotBuildIndexKeys, kWriteConflict, kIOError. On error the caller
 // must abandon the transaction (some entries may already be written in it).
+// If `multikey_seen` is given (sized like `indexes`), entry i is set when `after` makes index i
+// multikey.
 Status UpdateIndexes(storage::Txn& txn, std::string_view ns, const std::vector<KeyGenerator>& indexes,
-                     std::string_view encoded_id, const bson::DocView* before, const bson::DocView* after);
+                     std::string_view encoded_id, const bson::DocView* before, const bson::DocView* after,
+                     std::vector<bool>* multikey_seen = nullptr);
 
 // The "dup key: { a: 1 }" part of a duplicate-key message for `key` of `gen`'s index.
 std::string DuplicateKeyText(const KeyGenerator& gen, const storage::EncodedKey& key);

@@ -19,8 +19,9 @@ Result<KeyGenerator> KeyGenerator::Make(const catalog::IndexSpec& spec) {
   return g;
 }
 
-Status KeyGenerator::Generate(bson::DocView doc, std::vector<storage::EncodedKey>* keys) const {
+Status KeyGenerator::Generate(bson::DocView doc, std::vector<storage::EncodedKey>* keys, bool* multikey) const {
   keys->clear();
+  if (multikey) *multikey = false;
   if (filter_ && !filter_->Matches(doc)) return Status::OK();
   const auto& fields = spec_->fields;
   std::vector<std::vector<bson::Value>> per_field(fields.size());
@@ -40,6 +41,7 @@ Status KeyGenerator::Generate(bson::DocView doc, std::vector<storage::EncodedKey
     }
   }
   if (spec_->sparse && !any_present) return Status::OK();
+  if (multikey) *multikey = expanded_field >= 0;
   std::vector<bson::Value> values(fields.size());
   for (size_t i = 0; i < fields.size(); ++i) values[i] = per_field[i].front();
   size_t n = expanded_field < 0 ? 1 : per_field[static_cast<size_t>(expanded_field)].size();

@@ -24,8 +24,10 @@ class KeyGenerator {
   // Sets *keys to the distinct encoded keys of `doc`, sorted; empty when the document is not
   // indexed (sparse with no field present, or outside the partial filter).
   // Errors: kCannotBuildIndexKeys when more than one key field holds an array ("cannot index
-  // parallel arrays").
-  Status Generate(bson::DocView doc, std::vector<storage::EncodedKey>* keys) const;
+  // parallel arrays"). If `multikey` is given it is set when an array was expanded (the index
+  // is then multikey: one document may have several keys, and bounds on one field must not be
+  // intersected).
+  Status Generate(bson::DocView doc, std::vector<storage::EncodedKey>* keys, bool* multikey = nullptr) const;
 
   const catalog::IndexSpec& spec() const { return *spec_; }
   std::span<const storage::Direction> directions() const { return directions_; }
