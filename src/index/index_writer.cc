@@ -49,7 +49,11 @@ Status UpdateIndexes(storage::Txn& txn, std::string_view ns, const std::vector<K
     for (const storage::EncodedKey& k : old_keys) {
       if (Contains(new_keys, k)) continue;
       IndexEntry e = MakeIndexEntry(spec.id, spec.unique, k, encoded_id);
-      AMALGAM_RETURN_IF_ERROR(txn.Delete(storage::Cf::kIndexes, e.key));
+      // A non-unique entry carries the _id, so only writers of this document (whose key the
+      // caller has locked) touch it: no lock or snapshot check needed. A unique entry is
+      // shared by every document with that key value and must be locked.
+      AMALGAM_RETURN_IF_ERROR(spec.unique ? txn.Delete(storage::Cf::kIndexes, e.key)
+                                          : txn.DeleteUntracked(storage::Cf::kIndexes, e.key));
     }
     for (const storage::EncodedKey& k : new_keys) {
       if (Contains(old_keys, k)) continue;
@@ -61,7 +65,8 @@ Status UpdateIndexes(storage::Txn& txn, std::string_view ns, const std::vector<K
           if (parsed.encoded_id != encoded_id) return DuplicateKey(ns, gen, k);
         }
       }
-      AMALGAM_RETURN_IF_ERROR(txn.Put(storage::Cf::kIndexes, e.key, e.value));
+      AMALGAM_RETURN_IF_ERROR(spec.unique ? txn.Put(storage::Cf::kIndexes, e.key, e.value)
+                                          : txn.PutUntracked(storage::Cf::kIndexes, e.key, e.value));
     }
   }
   return Status::OK();

@@ -16,6 +16,8 @@ namespace amalgam::index {
 // adds entries only `after` has. For unique indexes, each added entry is read with a lock
 // first: an entry of another document is kDuplicateKey with MongoDB's message
 // ("E11000 duplicate key error collection: db.c index: name dup key: { a: 1 }").
+// REQUIRES: the transaction holds the lock of the document's key (GetForUpdate or a write of
+// it), which serializes the writers of its non-unique entries (written without locks).
 // Errors: kDuplicateKey, kCannotBuildIndexKeys, kWriteConflict, kIOError. On error the caller
 // must abandon the transaction (some entries may already be written in it).
 // If `multikey_seen` is given (sized like `indexes`), entry i is set when `after` makes index i

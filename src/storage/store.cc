@@ -80,6 +80,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     cf_opts.compression = rocksdb::kLZ4Compression;
     cf_opts.bottommost_compression = rocksdb::kZSTD;
     cf_opts.level_compaction_dynamic_level_bytes = true;
+    if (i == static_cast<int>(Cf::kDocuments) || i == static_cast<int>(Cf::kIndexes)) {
+      // Inserts look up keys that do not exist yet (duplicate checks, lock validation): a
+      // memtable bloom filter answers those without walking the skip list.
+      cf_opts.memtable_prefix_bloom_size_ratio = 0.02;
+      cf_opts.memtable_whole_key_filtering = true;
+    }
     descs.emplace_back(i == 0 ? rocksdb::kDefaultColumnFamilyName : kCfNames[i], cf_opts);
   }
   rocksdb::TransactionDBOptions txn_opts;

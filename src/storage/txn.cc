@@ -46,6 +46,16 @@ Status Txn::Delete(Cf c, std::string_view key) {
   return FromRocks(txn_->Delete(store_->cf(c), rocksdb::Slice(key.data(), key.size())), "delete");
 }
 
+Status Txn::PutUntracked(Cf c, std::string_view key, std::string_view value) {
+  return FromRocks(txn_->PutUntracked(store_->cf(c), rocksdb::Slice(key.data(), key.size()),
+                                      rocksdb::Slice(value.data(), value.size())),
+                   "write");
+}
+
+Status Txn::DeleteUntracked(Cf c, std::string_view key) {
+  return FromRocks(txn_->DeleteUntracked(store_->cf(c), rocksdb::Slice(key.data(), key.size())), "delete");
+}
+
 std::unique_ptr<Iterator> Txn::NewIterator(Cf c, std::string lower, std::string upper) {
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_->raw();

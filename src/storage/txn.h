@@ -54,6 +54,11 @@ class Txn {
   // Errors: kWriteConflict (see above), kIOError.
   Status Put(Cf cf, std::string_view key, std::string_view value);
   Status Delete(Cf cf, std::string_view key);
+  // Writes without locking the key or checking it against the snapshot: for keys that only
+  // writers already serialized by another lock in this transaction can touch (a non-unique
+  // index entry carries its document's _id, whose document key the writer has locked).
+  Status PutUntracked(Cf cf, std::string_view key, std::string_view value);
+  Status DeleteUntracked(Cf cf, std::string_view key);
 
   // Snapshot + own writes, bounded to [lower, upper).
   std::unique_ptr<Iterator> NewIterator(Cf cf, std::string lower, std::string upper);
