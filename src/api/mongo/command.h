@@ -69,6 +69,8 @@ void RegisterHandshakeCommands(CommandRegistry& registry);
 void RegisterDatabaseCommands(CommandRegistry& registry);
 void RegisterIndexCommands(CommandRegistry& registry);
 void RegisterCrudCommands(CommandRegistry& registry);
+void RegisterFindCommands(CommandRegistry& registry);
+void RegisterWriteCommands(CommandRegistry& registry);
 
 // Helpers shared by handlers.
 // The collection name of a command whose first field names it ({find: "c"}). Errors:

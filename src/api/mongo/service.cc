@@ -20,6 +20,8 @@ MongoService::MongoService(engine::Engine& engine, Clock& clock, ServiceOptions 
   RegisterDatabaseCommands(registry_);
   RegisterIndexCommands(registry_);
   RegisterCrudCommands(registry_);
+  RegisterFindCommands(registry_);
+  RegisterWriteCommands(registry_);
 }
 
 MongoService::~MongoService() = default;

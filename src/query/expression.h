@@ -1,0 +1,97 @@
+#pragma once
+// A small evaluator for MongoDB aggregation expressions, used by $expr in find filters and meant
+// to grow into the aggregation framework's expression language.
+//
+// Supported today:
+//   field paths "$a.b" (aggregation semantics: an array along the path maps the rest of the path
+//   over its document and array elements and yields an array of the results), variables
+//   "$$ROOT", "$$CURRENT" and user variables "$$name" (optionally followed by ".path"),
+//   literals, object and array literals with expression members, and the operators
+//   $eq $ne $gt $gte $lt $lte $cmp, $and $or $not, $add $subtract $multiply $divide $mod $abs,
+//   $cond $ifNull $in $size $literal.
+// Not yet: decimal128 arithmetic ($add etc. with a decimal operand fail with kNotImplemented).
+//
+// To add an operator: write its parse function in expression.cc and add one row to kOperators.
+//
+// Parse errors (kBadValue unless noted): unknown operator "Unrecognized expression '$foo'",
+// wrong argument count "Expression $eq takes exactly 2 arguments. 1 were passed in.", an operator
+// object with more than one field, "$" alone or an empty field path component, undefined
+// variables "Use of undefined variable: x", nesting deeper than kMaxExpressionDepth.
+// Evaluation errors: kTypeMismatch for operands of the wrong type ("$add only supports numeric or
+// date types, not string"), kBadValue for "can't $divide by zero" and "can't $mod by zero",
+// kNotImplemented for decimal arithmetic.
+//
+// Expressions are immutable after Parse and safe to evaluate from many threads at once.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bson/document.h"
+#include "common/result.h"
+
+namespace amalgam::query {
+
+inline constexpr int kMaxExpressionDepth = 150;
+
+// A value produced by an expression: either borrowed (from the document being evaluated or from
+// the expression's constants) or owned (computed). Copies share the owned bytes. A default
+// ExprValue is "missing".
+class ExprValue {
+ public:
+  ExprValue() = default;
+  // Borrows `v`: its bytes must outlive this value and its copies.
+  static ExprValue Borrow(const bson::Value& v) {
+    ExprValue out;
+    out.value_ = v;
+    return out;
+  }
+  // Takes a document whose first element holds the value (the element name is ignored).
+  static ExprValue Own(bson::Document holder);
+
+  const bson::Value& value() const { return value_; }
+  bool missing() const { return value_.missing(); }
+  // Null, undefined or missing: what $ifNull and arithmetic treat as "no value".
+  bool nullish() const;
+
+ private:
+  std::shared_ptr<const bson::Document> holder_;  // heap-stable bytes for value_
+  bson::Value value_;
+};
+
+// Constructors for computed values.
+ExprValue MakeNull();
+ExprValue MakeBool(bool v);
+ExprValue MakeInt32(int32_t v);
+ExprValue MakeInt64(int64_t v);
+ExprValue MakeDouble(double v);
+ExprValue MakeDate(int64_t millis);
+
+// Aggregation truthiness: false, null, undefined, missing and numeric zero are false; every
+// other value (NaN, "", [], {} included) is true.
+bool IsTruthy(const bson::Value& v);
+
+// What an expression is evaluated against.
+struct ExprEvalContext {
+  bson::DocView root;  // $$ROOT and $$CURRENT
+};
+
+// What parsing needs to know.
+struct ExprParseContext {
+  // User variables ($$name), borrowed: the bytes must outlive every expression parsed with it.
+  bson::DocView variables;
+};
+
+class Expression {
+ public:
+  virtual ~Expression() = default;
+  // Errors: see the file comment. Borrowed results point into ctx.root or the expression's
+  // constants.
+  virtual Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const = 0;
+
+  // Parses the expression `v`. Constants borrow v's bytes: REQUIRES they outlive the result.
+  static Result<std::unique_ptr<Expression>> Parse(const bson::Value& v, const ExprParseContext& ctx,
+                                                   int depth = 0);
+};
+
+}  // namespace amalgam::query
