@@ -4,6 +4,7 @@
 #include "api/mongo/command.h"
 #include "api/mongo/error_reply.h"
 #include "api/mongo/service.h"
+#include "api/mongo/write_errors.h"
 #include "bson/validate.h"
 #include "engine/engine.h"
 
@@ -44,14 +45,6 @@ Result<bson::Document> PrepareForInsert(bson::DocView doc) {
   return out;
 }
 
-void AppendWriteError(bson::Builder& errors, bson::ArrayBuilder& a, size_t index, const Status& status) {
-  errors.StartDocument(a.Next());
-  errors.AppendInt32("index", static_cast<int32_t>(index));
-  errors.AppendInt32("code", MongoCode(status));
-  errors.AppendString("errmsg", status.message());
-  errors.EndDocument();
-}
-
 Status Insert(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   AMALGAM_ASSIGN_OR_RETURN(std::vector<bson::DocView> docs, ctx.DocumentsOf("documents"));
@@ -63,9 +56,7 @@ Status Insert(CommandContext& ctx, bson::Builder& r) {
   bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(ctx.db, coll));
   int64_t n = 0;
-  bson::Builder errors;
-  errors.StartArray("writeErrors");
-  bson::ArrayBuilder a(errors);
+  WriteErrors errors;
   for (size_t i = 0; i < docs.size(); ++i) {
     Status s;
     auto prepared = PrepareForInsert(docs[i]);
@@ -78,17 +69,13 @@ Status Insert(CommandContext& ctx, bson::Builder& r) {
       ++n;
       continue;
     }
-    if (s.category() == ErrorCategory::kIO || s.category() == ErrorCategory::kInternal) return s;
-    AppendWriteError(errors, a, i, s);
+    if (FailsWholeBatch(s)) return s;
+    errors.Add(i, s);
     if (ordered) break;
   }
-  errors.EndArray();
   ctx.service.stats().insert += n;
   r.AppendInt32("n", static_cast<int32_t>(n));
-  if (a.count() > 0) {
-    bson::Document e = std::move(errors).Finish();
-    r.AppendArray("writeErrors", e.view().Get("writeErrors").AsDocument());
-  }
+  errors.AppendTo(r);
   return Status::OK();
 }
 

@@ -7,6 +7,7 @@
 #include "api/mongo/error_reply.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
+#include "api/mongo/write_errors.h"
 #include "engine/engine.h"
 #include "query/matcher.h"
 #include "query/projection.h"
@@ -119,9 +120,7 @@ Status Delete(CommandContext& ctx, bson::Builder& r) {
   bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
   int64_t n = 0;
-  bson::Builder errors;
-  errors.StartArray("e");
-  bson::ArrayBuilder a(errors);
+  WriteErrors errors;
   for (size_t i = 0; i < deletes.size(); ++i) {
     auto spec = ParseDeleteSpec(deletes[i]);
     Result<int64_t> deleted = spec.ok() ? (h ? RunDelete(ctx.engine, h, *spec) : Result<int64_t>(int64_t{0}))
@@ -131,18 +130,13 @@ Status Delete(CommandContext& ctx, bson::Builder& r) {
       continue;
     }
     const Status& s = deleted.status();
-    if (s.category() == ErrorCategory::kIO || s.category() == ErrorCategory::kInternal) return s;
-    errors.StartDocument(a.Next()).AppendInt32("index", static_cast<int32_t>(i)).AppendInt32("code", MongoCode(s))
-        .AppendString("errmsg", s.message()).EndDocument();
+    if (FailsWholeBatch(s)) return s;
+    errors.Add(i, s);
     if (ordered) break;
   }
-  errors.EndArray();
   ctx.service.stats().remove += n;
   r.AppendInt32("n", static_cast<int32_t>(n));
-  if (a.count() > 0) {
-    bson::Document e = std::move(errors).Finish();
-    r.AppendArray("writeErrors", e.view().Get("e").AsDocument());
-  }
+  errors.AppendTo(r);
   return Status::OK();
 }
 
@@ -318,10 +312,10 @@ Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
   bson::Value ordered_v = ctx.cmd.Get("ordered");
   bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
   int64_t n = 0, modified = 0;
-  bson::Builder upserted, errors;
+  bson::Builder upserted;
   upserted.StartArray("u");
-  errors.StartArray("e");
-  bson::ArrayBuilder ua(upserted), ea(errors);
+  bson::ArrayBuilder ua(upserted);
+  WriteErrors errors;
   for (size_t i = 0; i < updates.size(); ++i) {
     auto spec = ParseUpdateSpec(updates[i]);
     Result<UpdateOutcome> outcome = spec.ok() ? RunUpdate(ctx, coll, *spec) : Result<UpdateOutcome>(spec.status());
@@ -336,13 +330,11 @@ Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
       continue;
     }
     const Status& s = outcome.status();
-    if (s.category() == ErrorCategory::kIO || s.category() == ErrorCategory::kInternal) return s;
-    errors.StartDocument(ea.Next()).AppendInt32("index", static_cast<int32_t>(i)).AppendInt32("code", MongoCode(s))
-        .AppendString("errmsg", s.message()).EndDocument();
+    if (FailsWholeBatch(s)) return s;
+    errors.Add(i, s);
     if (ordered) break;
   }
   upserted.EndArray();
-  errors.EndArray();
   ctx.service.stats().update += static_cast<int64_t>(updates.size());
   r.AppendInt32("n", static_cast<int32_t>(n));
   r.AppendInt32("nModified", static_cast<int32_t>(modified));
@@ -350,10 +342,7 @@ Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
     bson::Document u = std::move(upserted).Finish();
     r.AppendArray("upserted", u.view().Get("u").AsDocument());
   }
-  if (ea.count() > 0) {
-    bson::Document e = std::move(errors).Finish();
-    r.AppendArray("writeErrors", e.view().Get("e").AsDocument());
-  }
+  errors.AppendTo(r);
   return Status::OK();
 }
 
