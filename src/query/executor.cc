@@ -4,6 +4,16 @@
 #include <unordered_set>
 
 namespace amalgam::query {
+
+Status ExecStats::Examine(int64_t* counter) {
+  ++*counter;
+  if ((keys_examined + docs_examined) % 128 == 0 && deadline != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() > deadline) {
+    return Status(ErrorCode::kMaxTimeMSExpired, "operation exceeded time limit");
+  }
+  return Status::OK();
+}
+
 namespace {
 
 // Fetches by encoded _id from whichever source is set.
@@ -19,7 +29,7 @@ class FilteringStage : public Stage {
  protected:
   // True when `row` passes the filter (details recorded).
   Result<bool> Accept(Row* row) {
-    stats_->docs_examined++;
+    AMALGAM_RETURN_IF_ERROR(stats_->Examine(&stats_->docs_examined));
     if (!matcher_) return true;
     row->details = MatchDetails();
     return matcher_->Evaluate(row->doc.view(), &row->details);
@@ -59,7 +69,7 @@ class IdLookupStage : public FilteringStage {
   Result<bool> Next(Row* row) override {
     while (pos_ < ids_.size()) {
       const std::string& id = ids_[pos_++];
-      stats_->keys_examined++;
+      AMALGAM_RETURN_IF_ERROR(stats_->Examine(&stats_->keys_examined));
       AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, Fetch(src_, *coll_, id));
       if (!doc) continue;
       row->doc = std::move(*doc);
@@ -98,7 +108,7 @@ class IndexScanStage : public FilteringStage {
         cursor_.reset();
         continue;
       }
-      stats_->keys_examined++;
+      AMALGAM_RETURN_IF_ERROR(stats_->Examine(&stats_->keys_examined));
       std::string id(entry.encoded_id);
       if (dedup_ && !seen_.insert(id).second) continue;
       AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, Fetch(src_, *coll_, id));
@@ -200,6 +210,9 @@ class StageSource : public engine::DocumentSource {
   StageSource(std::unique_ptr<engine::ReadView> view, std::unique_ptr<Stage> stage, Projector projector,
               std::shared_ptr<ExecStats> stats)
       : view_(std::move(view)), stage_(std::move(stage)), projector_(std::move(projector)), stats_(std::move(stats)) {}
+  void SetDeadline(std::chrono::steady_clock::time_point deadline) override {
+    if (stats_) stats_->deadline = deadline;
+  }
   Result<bool> Next(bson::Document* out) override {
     Row row;
     AMALGAM_ASSIGN_OR_RETURN(bool more, stage_->Next(&row));

@@ -6,6 +6,7 @@
 // Stages hold the snapshot they read (ReadView) for their whole life, so a cursor that outlives
 // its request keeps returning a consistent result. Not thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,11 +30,17 @@ struct Row {
   std::string encoded_id;  // set by access stages
 };
 
-// Counters for explain's executionStats.
+// Counters for explain's executionStats, and the time limit (maxTimeMS) the access stages
+// check as they examine keys and documents.
 struct ExecStats {
   int64_t keys_examined = 0;
   int64_t docs_examined = 0;
   int64_t returned = 0;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+
+  // Counts one examined key or document; every 128th checks the deadline.
+  // Errors: kMaxTimeMSExpired "operation exceeded time limit".
+  Status Examine(int64_t* counter);
 };
 
 class Stage {

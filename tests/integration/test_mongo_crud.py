@@ -169,3 +169,17 @@ def test_query_errors_have_mongo_codes(people):
     with pytest.raises(OperationFailure) as e:
         people.database.command("find", "people", limit=-1)
     assert e.value.code == 51024
+
+
+def test_max_time_ms_stops_a_long_scan(db):
+    db.big.insert_many([{"_id": i, "v": i} for i in range(60000)])
+    with pytest.raises(pymongo.errors.ExecutionTimeout) as e:
+        list(db.big.find({"$expr": {"$eq": [{"$mod": ["$v", 7]}, 99]}}).max_time_ms(1))
+    assert e.value.code == 50
+    assert len(list(db.big.find({"v": {"$lt": 10}}).max_time_ms(60000))) == 10
+
+
+def test_let_variables_reach_expr(db):
+    db.lv.insert_many([{"_id": 1, "a": 5}, {"_id": 2, "a": 7}])
+    reply = db.command("find", "lv", filter={"$expr": {"$gt": ["$a", "$$limit"]}}, let={"limit": 6})
+    assert [d["_id"] for d in reply["cursor"]["firstBatch"]] == [2]

@@ -1,5 +1,8 @@
 #include "api/mongo/batch.h"
 
+#include <algorithm>
+#include <chrono>
+
 namespace amalgam::api::mongo {
 namespace {
 // Stop filling a batch once it holds this many bytes (MongoDB's 16 MiB reply limit, leaving
@@ -39,7 +42,14 @@ Status AppendCursorReply(CursorManager& manager, std::unique_ptr<Cursor> cursor,
   bson::Builder batch;
   batch.StartArray("b");
   bool exhausted = false;
-  AMALGAM_RETURN_IF_ERROR(FillBatch(*cursor, batch_size, batch, &exhausted));
+  auto start = std::chrono::steady_clock::now();
+  if (cursor->remaining_time_ms >= 0) cursor->source->SetDeadline(start + std::chrono::milliseconds(cursor->remaining_time_ms));
+  Status filled = FillBatch(*cursor, batch_size, batch, &exhausted);
+  if (cursor->remaining_time_ms >= 0) {
+    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    cursor->remaining_time_ms = std::max<int64_t>(0, cursor->remaining_time_ms - spent);
+  }
+  AMALGAM_RETURN_IF_ERROR(filled);
   batch.EndArray();
   bson::Document batch_doc = std::move(batch).Finish();
   std::string ns = cursor->ns;

@@ -25,6 +25,9 @@ struct Cursor {
   std::optional<bson::Document> pending;  // read from the source but not yet returned
   int64_t remaining = 0;                  // documents still allowed by a limit (0: no limit)
   int64_t last_used_millis = 0;
+  // maxTimeMS budget left for the server's work on this cursor (-1: unlimited). Time between
+  // getMores does not count, as in MongoDB.
+  int64_t remaining_time_ms = -1;
   int64_t connection_id = 0;
 };
 

@@ -76,6 +76,12 @@ Result<FindOptions> ParseFindOptions(bson::DocView cmd) {
     } else if (e.name == "allowDiskUse") {
       if (v.type() != bson::BsonType::kBool) return WrongType(e.name, v, "bool");
       o.allow_disk_use = v.AsBool();
+    } else if (e.name == "maxTimeMS") {
+      AMALGAM_ASSIGN_OR_RETURN(o.max_time_ms, NonNegative(v, "maxTimeMS"));
+      if (o.max_time_ms == 0) o.max_time_ms = -1;  // 0 means no limit
+    } else if (e.name == "let") {
+      if (v.type() != bson::BsonType::kDocument) return WrongType(e.name, v, "object");
+      o.let = bson::Document(v.AsDocument());
     } else if (e.name == "tailable" || e.name == "awaitData") {
       if (v.type() == bson::BsonType::kBool && v.AsBool()) {
         return Status(ErrorCode::kBadValue, "error processing query: tailable cursor requested on non capped collection");

@@ -31,6 +31,8 @@ struct FindOptions {
   int64_t batch_size = -1;    // -1: default
   bool single_batch = false;
   bool allow_disk_use = false;
+  int64_t max_time_ms = -1;    // -1: none
+  bson::Document let;          // variables for $expr ($$name)
 };
 
 // Parses find's arguments with MongoDB's type checks and messages. Errors: kTypeMismatch (14),

@@ -27,11 +27,15 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
     r.StartDocument("cursor").AppendInt64("id", 0).AppendString("ns", ns).StartArray("firstBatch").EndArray().EndDocument();
     return Status::OK();
   }
-  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, bson::DocView()));
+  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, opts.let.view()));
   cursor->source = std::move(q.source);
+  cursor->remaining_time_ms = opts.max_time_ms;
   int64_t batch = opts.batch_size >= 0 ? opts.batch_size : kDefaultFirstBatch;
   if (opts.limit > 0 && opts.limit < batch) batch = opts.limit;
   if (opts.single_batch) {
+    if (opts.max_time_ms >= 0) {
+      cursor->source->SetDeadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.max_time_ms));
+    }
     bson::Builder b;
     b.StartArray("b");
     bool exhausted;
