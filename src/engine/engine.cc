@@ -216,7 +216,9 @@ Result<storage::CommitInfo> Engine::RunWrite(const std::function<Status(WriteTxn
   Status last;
   for (int attempt = 0; attempt <= options_.write_conflict_retries; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::microseconds(100 << std::min(attempt, 6)));
-    auto txn = Begin();
+    storage::TxnOptions opts;
+    opts.snapshot = false;
+    auto txn = Begin(opts);
     last = fn(*txn);
     if (last.ok()) {
       auto r = txn->Commit();

@@ -73,6 +73,8 @@ class Engine {
   std::unique_ptr<WriteTxn> Begin(const storage::TxnOptions& options = {});
   // Runs `fn` in a fresh WriteTxn and commits, retrying the whole attempt on kWriteConflict
   // (up to options.write_conflict_retries times). `fn` must be safe to run more than once.
+  // The transaction has no snapshot (storage::TxnOptions::snapshot): `fn` reads the latest
+  // committed state, and must read what it changes with for_update, which locks it.
   Result<storage::CommitInfo> RunWrite(const std::function<Status(WriteTxn&)>& fn);
   std::unique_ptr<ReadView> Read();
 

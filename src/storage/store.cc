@@ -150,11 +150,14 @@ std::unique_ptr<Txn> Store::Begin(const TxnOptions& options) {
   wo.sync = durability_ == Durability::kFsync;
   rocksdb::TransactionOptions to;
   to.lock_timeout = options.lock_timeout_ms;
-  uint64_t visible = LastVisibleSeq();  // read before the snapshot: the snapshot contains it
   rocksdb::Transaction* t = db_->BeginTransaction(wo, to);
-  t->SetSnapshot();
-  // The transaction owns its RocksDB snapshot; the wrapper only reads it (db == nullptr).
-  auto snap = std::make_shared<Snapshot>(nullptr, t->GetSnapshot(), visible);
+  std::shared_ptr<const Snapshot> snap;
+  if (options.snapshot) {
+    uint64_t visible = LastVisibleSeq();  // read before the snapshot: the snapshot contains it
+    t->SetSnapshot();
+    // The transaction owns its RocksDB snapshot; the wrapper only reads it (db == nullptr).
+    snap = std::make_shared<Snapshot>(nullptr, t->GetSnapshot(), visible);
+  }
   return std::unique_ptr<Txn>(new Txn(this, t, std::move(snap)));
 }
 

@@ -18,7 +18,7 @@ Txn::~Txn() {
 
 Result<std::optional<std::string>> Txn::Get(Cf c, std::string_view key) {
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_->raw();
+  ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   rocksdb::PinnableSlice value;
   rocksdb::Status s = txn_->Get(ro, store_->cf(c), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -28,7 +28,7 @@ Result<std::optional<std::string>> Txn::Get(Cf c, std::string_view key) {
 
 Result<std::optional<std::string>> Txn::GetForUpdate(Cf c, std::string_view key) {
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_->raw();
+  ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   rocksdb::PinnableSlice value;
   rocksdb::Status s = txn_->GetForUpdate(ro, store_->cf(c), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -58,7 +58,7 @@ Status Txn::DeleteUntracked(Cf c, std::string_view key) {
 
 std::unique_ptr<Iterator> Txn::NewIterator(Cf c, std::string lower, std::string upper) {
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_->raw();
+  ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   auto impl = MakeBoundedImpl(std::move(lower), std::move(upper), &ro);
   impl->it.reset(txn_->GetIterator(ro, store_->cf(c)));
   return std::make_unique<Iterator>(std::move(impl));

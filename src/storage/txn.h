@@ -32,6 +32,12 @@ struct TxnOptions {
   // Not 0: RocksDB then also fails when the lock table's stripe mutex is merely busy, which
   // turns unrelated concurrent writes into spurious conflicts.
   int64_t lock_timeout_ms = 10;
+  // With a snapshot (the default) reads see the state at Begin plus own writes, and a write to
+  // a key committed by others since then conflicts. Without one, reads see the latest
+  // committed state and only concurrent lock holders conflict: the right isolation for a
+  // single-operation write (read the current document under its lock, then change it), and
+  // cheaper, since taking a RocksDB snapshot and validating keys against it costs.
+  bool snapshot = true;
 };
 
 struct CommitInfo {
@@ -72,6 +78,7 @@ class Txn {
   Result<CommitInfo> Commit();
   void Rollback();
 
+  // REQUIRES: the transaction was begun with a snapshot.
   const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
