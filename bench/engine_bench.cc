@@ -8,6 +8,8 @@
 // per commit as Amalgam does (document + index entries + one change-log record per document),
 // with the key and value sizes Amalgam really produced (read back from Amalgam's store: the
 // mean key sizes, and the change-log record of a single insert), in one WriteBatch per commit, with the same WriteOptions (sync=false, WAL on).
+// A second raw baseline for inserts, "raw_get", also does a Get of each document key before its
+// WriteBatch: the read any store must do that reports duplicate keys.
 // Both sides build the same BSON document inside the timed loop.
 //
 // Data lives in /tmp/amalgam-bench-XXXXXX, removed at exit. Results: docs/benchmarks.md.
@@ -494,17 +496,29 @@ void InsertAmalgam(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * docs);
 }
 
+// kGetFirst: the "raw_get" baseline, which reads each document key before writing it, as any
+// store must that reports duplicate keys (MongoDB's E11000); the key is always absent.
+template <bool kGetFirst>
 void InsertRaw(benchmark::State& state) {
   World& w = *g_world;
   const int docs = static_cast<int>(state.range(0));
   const int indexes = static_cast<int>(state.range(1));
   const uint64_t coll = indexes == 0 ? kRawIns0Coll : kRawIns2Coll;
   rocksdb::WriteOptions wo;  // sync=false, WAL on: Durability::kProcess
+  rocksdb::ReadOptions ro;
+  rocksdb::PinnableSlice existing;
   std::string k, v;
   for (auto _ : state) {
     rocksdb::WriteBatch batch;
     for (int d = 0; d < docs; ++d) {
       int64_t id = w.next_id++;
+      if constexpr (kGetFirst) {
+        w.layout.DocKey(&k, coll, id);
+        existing.Reset();
+        if (!w.raw->db->Get(ro, w.raw->cfs[kDocs], k, &existing).IsNotFound()) {
+          state.SkipWithError("raw duplicate check found a key");
+        }
+      }
       w.layout.AddDoc(&batch, *w.raw, coll, indexes, id, MakeDoc(id), &k, &v);
     }
     if (!w.raw->db->Write(wo, &batch).ok()) state.SkipWithError("raw write failed");
@@ -523,12 +537,15 @@ void Register() {
   for (int idx : {0, 2}) {
     std::string suffix = "_" + std::to_string(idx) + "idx";
     benchmark::RegisterBenchmark(("Insert" + suffix + "/amalgam").c_str(), InsertAmalgam)->Args({1, idx});
-    benchmark::RegisterBenchmark(("Insert" + suffix + "/raw").c_str(), InsertRaw)->Args({1, idx});
+    benchmark::RegisterBenchmark(("Insert" + suffix + "/raw").c_str(), InsertRaw<false>)->Args({1, idx});
+    benchmark::RegisterBenchmark(("Insert" + suffix + "/raw_get").c_str(), InsertRaw<true>)->Args({1, idx});
   }
   for (int idx : {0, 2}) {
     std::string suffix = "_" + std::to_string(idx) + "idx";
     benchmark::RegisterBenchmark(("Txn10Docs" + suffix + "/amalgam").c_str(), InsertAmalgam)->Args({kTxnDocs, idx});
-    benchmark::RegisterBenchmark(("Txn10Docs" + suffix + "/raw").c_str(), InsertRaw)->Args({kTxnDocs, idx});
+    benchmark::RegisterBenchmark(("Txn10Docs" + suffix + "/raw").c_str(), InsertRaw<false>)->Args({kTxnDocs, idx});
+    benchmark::RegisterBenchmark(("Txn10Docs" + suffix + "/raw_get").c_str(), InsertRaw<true>)
+        ->Args({kTxnDocs, idx});
   }
 }
 

@@ -110,7 +110,7 @@ TEST(IndexSpecTest, ParsesAndRejectsLikeMongo) {
   EXPECT_EQ(bad(R"({"key": {"a": 0}, "name": "x"})"), ErrorCode::kCannotCreateIndex);
   EXPECT_EQ(bad(R"({"key": {"a": "text"}, "name": "x"})"), ErrorCode::kCannotCreateIndex);
   EXPECT_EQ(bad(R"({"key": {"a": 1}})"), ErrorCode::kFailedToParse);
-  EXPECT_EQ(bad(R"({"key": {"a": 1}, "name": "x", "bogus": 1})"), ErrorCode::kInvalidOptions);
+  EXPECT_EQ(bad(R"({"key": {"a": 1}, "name": "x", "bogus": 1})"), ErrorCode::kInvalidIndexSpecificationOption);
   EXPECT_EQ(bad(R"({"key": {"a": 1}, "name": "x", "expireAfterSeconds": -1})"), ErrorCode::kInvalidOptions);
   auto ok = ParseIndexSpec(bson::FromJson(R"({"key": {"a.b": -1, "c": 1}, "name": "x", "sparse": true})").value().view());
   ASSERT_TRUE(ok.ok());

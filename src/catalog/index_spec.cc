@@ -25,11 +25,15 @@ std::string NumberText(const bson::Value& v) {
 }
 
 Status ParseKeyPattern(bson::DocView key, std::vector<IndexField>* fields) {
-  if (key.empty()) return CannotCreate("Index keys cannot be an empty object.");
+  if (key.empty()) return CannotCreate("Index keys cannot be empty.");
   for (const bson::Element& e : key) {
     if (e.value.type() == bson::BsonType::kString) {
-      return CannotCreate("Index type '" + std::string(e.value.AsString()) + "' on field '" +
-                          std::string(e.name) + "' is not supported yet");
+      std::string_view plugin = e.value.AsString();
+      if (plugin == "text" || plugin == "2dsphere" || plugin == "2d" || plugin == "hashed" || plugin == "wildcard") {
+        return CannotCreate("Index type '" + std::string(plugin) + "' on field '" + std::string(e.name) +
+                            "' is not supported yet");
+      }
+      return CannotCreate("Unknown index plugin '" + std::string(plugin) + "'");
     }
     if (!e.value.IsNumber()) {
       return CannotCreate("Values in the index key pattern can only be numbers or strings, found " +
@@ -120,7 +124,9 @@ Result<IndexSpec> ParseIndexSpec(bson::DocView spec) {
                e.name == "collation" || e.name == "comment") {
       // Accepted and ignored (v: only 2 exists here; builds are never foreground-blocking).
     } else {
-      return Status(ErrorCode::kInvalidOptions, "The field '" + std::string(e.name) + "' is not valid for an index specification. Specification: " + bson::ToJson(spec));
+      return Status(ErrorCode::kInvalidIndexSpecificationOption, "The field '" + std::string(e.name) +
+                                                                     "' is not valid for an index specification. Specification: " +
+                                                                     bson::ToShellString(spec));
     }
   }
   if (!have_key) return Status(ErrorCode::kFailedToParse, "The 'key' field is a required property of an index specification");

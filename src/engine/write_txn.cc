@@ -16,8 +16,9 @@ Result<std::string> EncodeId(const bson::DocView& doc) {
   if (id.type() == bson::BsonType::kArray) {
     return Status(ErrorCode::kInvalidIdField, "The '_id' value cannot be of type array");
   }
-  if (id.type() == bson::BsonType::kUndefined) {
-    return Status(ErrorCode::kInvalidIdField, "The '_id' value cannot be of type undefined");
+  if (id.type() == bson::BsonType::kUndefined || id.type() == bson::BsonType::kRegex) {
+    return Status(ErrorCode::kInvalidIdField,
+                  "The '_id' value cannot be of type " + std::string(bson::TypeAlias(id.type())));
   }
   std::string key = storage::EncodeValue(id).key;
   if (key.size() > kMaxEncodedIdSize) {

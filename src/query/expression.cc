@@ -1,5 +1,6 @@
 #include "query/expression.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string_view>
@@ -469,6 +470,250 @@ Result<ExprValue> SizeFn(const std::vector<ExprValue>& args) {
   return MakeInt32(static_cast<int32_t>(args[0].value().AsDocument().CountElements()));
 }
 
+// ---- operators added for the aggregation pipeline -------------------------------------------
+
+ExprValue MakeString(std::string_view s) { return Make([&](bson::Builder& b) { b.AppendString("", s); }); }
+
+// MongoDB's rendering of a value inside messages ("1", "\"x\"", "{ a: 1 }").
+std::string Shown(const bson::Value& v) {
+  if (v.missing()) return "missing";
+  bson::Builder b;
+  b.AppendValue("v", v);
+  std::string s = bson::ToShellString(std::move(b).Finish().view());
+  return s.size() > 7 ? s.substr(5, s.size() - 7) : s;  // "{ v: 5 }" -> "5"
+}
+
+ExprValue MakeArray(const std::vector<bson::Value>& values) {
+  return Make([&](bson::Builder& b) {
+    b.StartArray("");
+    bson::ArrayBuilder ab(b);
+    for (const bson::Value& v : values) b.AppendValue(ab.Next(), v);
+    b.EndArray();
+  });
+}
+
+Result<ExprValue> ConcatFn(const std::vector<ExprValue>& args) {
+  std::string out;
+  for (const ExprValue& a : args) {
+    if (a.nullish()) return MakeNull();
+    if (a.value().type() != BsonType::kString) {
+      return Status(ErrorCode::kBadValue, "$concat only supports strings, not " + TypeName(a.value()));
+    }
+    out += a.value().AsString();
+  }
+  return MakeString(out);
+}
+
+template <bool kUpper>
+Result<ExprValue> CaseFn(const std::vector<ExprValue>& args) {
+  const bson::Value& v = args[0].value();
+  std::string s;
+  if (args[0].nullish()) return MakeString("");
+  switch (v.type()) {
+    case BsonType::kString: s = std::string(v.AsString()); break;
+    case BsonType::kInt32: s = std::to_string(v.AsInt32()); break;
+    case BsonType::kInt64: s = std::to_string(v.AsInt64()); break;
+    default:
+      return Status(ErrorCode::kBadValue, "can't convert from BSON type " + TypeName(v) + " to String");
+  }
+  for (char& c : s) {
+    if (kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (!kUpper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return MakeString(s);
+}
+
+Result<ExprValue> StrLenCPFn(const std::vector<ExprValue>& args) {
+  const bson::Value& v = args[0].value();
+  if (v.type() != BsonType::kString) {
+    return Status(ErrorCode::kBadValue, "$strLenCP requires a string argument, found: " + TypeName(v));
+  }
+  int32_t n = 0;
+  for (char c : v.AsString()) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return MakeInt32(n);
+}
+
+Result<ExprValue> SplitFn(const std::vector<ExprValue>& args) {
+  if (args[0].nullish()) return MakeNull();
+  if (args[0].value().type() != BsonType::kString) {
+    return Status(ErrorCode::kBadValue, "$split requires an expression that evaluates to a string as a first argument, found: " +
+                                            TypeName(args[0].value()));
+  }
+  if (args[1].value().type() != BsonType::kString) {
+    return Status(ErrorCode::kBadValue, "$split requires an expression that evaluates to a string as a second argument, found: " +
+                                            TypeName(args[1].value()));
+  }
+  std::string_view str = args[0].value().AsString(), sep = args[1].value().AsString();
+  if (sep.empty()) return Status(ErrorCode::kBadValue, "$split requires a non-empty separator");
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    size_t pos = str.find(sep, start);
+    parts.push_back(str.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + sep.size();
+  }
+  return Make([&](bson::Builder& b) {
+    b.StartArray("");
+    bson::ArrayBuilder ab(b);
+    for (std::string_view p : parts) b.AppendString(ab.Next(), p);
+    b.EndArray();
+  });
+}
+
+// An integral value representable as int32 (MongoDB's "representable as a 32-bit integer").
+bool AsInt32Exact(const bson::Value& v, int32_t* out) {
+  if (!v.IsNumber() || v.type() == BsonType::kDecimal128) return false;
+  double d = v.NumberAsDouble();
+  if (v.type() == BsonType::kInt64) d = static_cast<double>(v.AsInt64());
+  if (std::isnan(d) || d != std::trunc(d) || d < INT32_MIN || d > INT32_MAX) return false;
+  *out = static_cast<int32_t>(d);
+  return true;
+}
+
+std::vector<bson::Value> Elements(const bson::Value& array) {
+  std::vector<bson::Value> out;
+  for (const bson::Element& e : array.AsDocument()) out.push_back(e.value);
+  return out;
+}
+
+Result<ExprValue> ArrayElemAtFn(const std::vector<ExprValue>& args) {
+  if (args[0].nullish() || args[1].nullish()) return MakeNull();
+  if (args[0].value().type() != BsonType::kArray) {
+    return Status(ErrorCode::kBadValue, "$arrayElemAt's first argument must be an array, but is " + TypeName(args[0].value()));
+  }
+  if (!args[1].value().IsNumber()) {
+    return Status(ErrorCode::kBadValue, "$arrayElemAt's second argument must be a numeric value, but is " +
+                                            TypeName(args[1].value()));
+  }
+  int32_t i;
+  if (!AsInt32Exact(args[1].value(), &i)) {
+    return Status(ErrorCode::kBadValue, "$arrayElemAt's second argument must be representable as a 32-bit integer, but is " +
+                                            Shown(args[1].value()));
+  }
+  std::vector<bson::Value> elems = Elements(args[0].value());
+  int64_t idx = i < 0 ? static_cast<int64_t>(elems.size()) + i : i;
+  if (idx < 0 || idx >= static_cast<int64_t>(elems.size())) return ExprValue();
+  ExprValue out = args[0];  // keeps the array's bytes alive
+  return Make([&](bson::Builder& b) { b.AppendValue("", elems[static_cast<size_t>(idx)]); });
+}
+
+template <bool kLast>
+Result<ExprValue> FirstLastFn(const std::vector<ExprValue>& args) {
+  if (args[0].nullish()) return MakeNull();
+  if (args[0].value().type() != BsonType::kArray) {
+    return Status(ErrorCode::kBadValue, std::string(kLast ? "$last" : "$first") +
+                                            "'s argument must be an array, but is " + TypeName(args[0].value()));
+  }
+  std::vector<bson::Value> elems = Elements(args[0].value());
+  if (elems.empty()) return ExprValue();
+  return Make([&](bson::Builder& b) { b.AppendValue("", kLast ? elems.back() : elems.front()); });
+}
+
+Result<ExprValue> ConcatArraysFn(const std::vector<ExprValue>& args) {
+  std::vector<bson::Value> all;
+  for (const ExprValue& a : args) {
+    if (a.nullish()) return MakeNull();
+    if (a.value().type() != BsonType::kArray) {
+      return Status(ErrorCode::kBadValue, "$concatArrays only supports arrays, not " + TypeName(a.value()));
+    }
+    for (const bson::Value& v : Elements(a.value())) all.push_back(v);
+  }
+  return MakeArray(all);
+}
+
+Result<ExprValue> ReverseArrayFn(const std::vector<ExprValue>& args) {
+  if (args[0].nullish()) return MakeNull();
+  if (args[0].value().type() != BsonType::kArray) {
+    return Status(ErrorCode::kBadValue, "The argument to $reverseArray must be an array, but was of type: " +
+                                            TypeName(args[0].value()));
+  }
+  std::vector<bson::Value> elems = Elements(args[0].value());
+  std::reverse(elems.begin(), elems.end());
+  return MakeArray(elems);
+}
+
+Result<ExprValue> IsArrayFn(const std::vector<ExprValue>& args) {
+  return MakeBool(args[0].value().type() == BsonType::kArray);
+}
+
+Result<ExprValue> TypeFn(const std::vector<ExprValue>& args) { return MakeString(TypeName(args[0].value())); }
+
+// The operands of $sum/$avg/$min/$max as expressions: one array operand means its elements.
+std::vector<bson::Value> Operands(const std::vector<ExprValue>& args) {
+  if (args.size() == 1 && args[0].value().type() == BsonType::kArray) return Elements(args[0].value());
+  std::vector<bson::Value> out;
+  for (const ExprValue& a : args) out.push_back(a.value());
+  return out;
+}
+
+template <bool kAvg>
+Result<ExprValue> SumAvgFn(const std::vector<ExprValue>& args) {
+  Num sum;
+  int64_t n = 0;
+  for (const bson::Value& v : Operands(args)) {
+    if (!v.IsNumber()) continue;
+    AMALGAM_ASSIGN_OR_RETURN(Num x, ToNum(v, kAvg ? "$avg" : "$sum"));
+    sum = Arith(sum, x, '+');
+    ++n;
+  }
+  if (kAvg) return n == 0 ? MakeNull() : MakeDouble(sum.AsDouble() / static_cast<double>(n));
+  return FromNum(sum);
+}
+
+template <bool kMax>
+Result<ExprValue> MinMaxFn(const std::vector<ExprValue>& args) {
+  std::vector<bson::Value> vals = Operands(args);
+  const bson::Value* best = nullptr;
+  for (const bson::Value& v : vals) {
+    if (v.missing() || v.type() == BsonType::kNull || v.type() == BsonType::kUndefined) continue;
+    int c = best ? bson::CompareValues(v, *best) : 0;
+    if (!best || (kMax ? c > 0 : c < 0)) best = &v;
+  }
+  if (!best) return MakeNull();
+  return Make([&](bson::Builder& b) { b.AppendValue("", *best); });
+}
+
+Result<ExprValue> MergeObjectsFn(const std::vector<ExprValue>& args) {
+  std::vector<std::pair<std::string_view, bson::Value>> fields;
+  for (const ExprValue& a : args) {
+    if (a.nullish()) continue;
+    if (a.value().type() != BsonType::kDocument) {
+      return Status(ErrorCode::kBadValue, "$mergeObjects requires object inputs, but input " + Shown(a.value()) +
+                                              " is of type " + TypeName(a.value()));
+    }
+    for (const bson::Element& e : a.value().AsDocument()) {
+      bool replaced = false;
+      for (auto& f : fields) {
+        if (f.first == e.name) {
+          f.second = e.value;
+          replaced = true;
+        }
+      }
+      if (!replaced) fields.emplace_back(e.name, e.value);
+    }
+  }
+  return Make([&](bson::Builder& b) {
+    b.StartDocument("");
+    for (const auto& f : fields) b.AppendValue(f.first, f.second);
+    b.EndDocument();
+  });
+}
+
+template <bool kCeil>
+Result<ExprValue> RoundingFn(const std::vector<ExprValue>& args) {
+  if (args[0].nullish()) return MakeNull();
+  const bson::Value& v = args[0].value();
+  switch (v.type()) {
+    case BsonType::kInt32:
+    case BsonType::kInt64: return args[0];
+    case BsonType::kDouble: return MakeDouble(kCeil ? std::ceil(v.AsDouble()) : std::floor(v.AsDouble()));
+    case BsonType::kDecimal128: return DecimalUnsupported(kCeil ? "$ceil" : "$floor");
+    default:
+      return TypeMismatch(std::string(kCeil ? "$ceil" : "$floor") + " only supports numeric types, not " + TypeName(v));
+  }
+}
+
 // ---- parsing --------------------------------------------------------------------------------
 
 Result<Args> ParseArgs(std::string_view op, const bson::Value& v, const ExprParseContext& ctx, int depth) {
@@ -569,6 +814,26 @@ constexpr OperatorRow kOperators[] = {
     {"$in", ParseNary<InFn, 2, 2>},
     {"$size", ParseNary<SizeFn, 1, 1>},
     {"$literal", ParseLiteral},
+    // Added for the aggregation pipeline.
+    {"$concat", ParseNary<ConcatFn, 0, SIZE_MAX>},
+    {"$toLower", ParseNary<CaseFn<false>, 1, 1>},
+    {"$toUpper", ParseNary<CaseFn<true>, 1, 1>},
+    {"$strLenCP", ParseNary<StrLenCPFn, 1, 1>},
+    {"$split", ParseNary<SplitFn, 2, 2>},
+    {"$arrayElemAt", ParseNary<ArrayElemAtFn, 2, 2>},
+    {"$first", ParseNary<FirstLastFn<false>, 1, 1>},
+    {"$last", ParseNary<FirstLastFn<true>, 1, 1>},
+    {"$concatArrays", ParseNary<ConcatArraysFn, 0, SIZE_MAX>},
+    {"$reverseArray", ParseNary<ReverseArrayFn, 1, 1>},
+    {"$isArray", ParseNary<IsArrayFn, 1, 1>},
+    {"$type", ParseNary<TypeFn, 1, 1>},
+    {"$sum", ParseNary<SumAvgFn<false>, 0, SIZE_MAX>},
+    {"$avg", ParseNary<SumAvgFn<true>, 0, SIZE_MAX>},
+    {"$min", ParseNary<MinMaxFn<false>, 0, SIZE_MAX>},
+    {"$max", ParseNary<MinMaxFn<true>, 0, SIZE_MAX>},
+    {"$mergeObjects", ParseNary<MergeObjectsFn, 0, SIZE_MAX>},
+    {"$floor", ParseNary<RoundingFn<false>, 1, 1>},
+    {"$ceil", ParseNary<RoundingFn<true>, 1, 1>},
 };
 
 Result<std::vector<std::string>> SplitFieldPath(std::string_view path, std::string_view whole) {

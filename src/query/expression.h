@@ -8,7 +8,10 @@
 //   "$$ROOT", "$$CURRENT" and user variables "$$name" (optionally followed by ".path"),
 //   literals, object and array literals with expression members, and the operators
 //   $eq $ne $gt $gte $lt $lte $cmp, $and $or $not, $add $subtract $multiply $divide $mod $abs,
-//   $cond $ifNull $in $size $literal.
+//   $cond $ifNull $in $size $literal; added for the aggregation pipeline: $concat $toLower $toUpper
+//   $strLenCP $split $arrayElemAt $first $last $concatArrays $reverseArray $isArray $type
+//   $sum $avg $min $max (one array operand: its elements) $mergeObjects $floor $ceil.
+//   ($slice is left out: find projections tell their own $slice from it by its parse failing.)
 // Not yet: decimal128 arithmetic ($add etc. with a decimal operand fail with kNotImplemented).
 //
 // To add an operator: write its parse function in expression.cc and add one row to kOperators.

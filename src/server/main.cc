@@ -74,6 +74,8 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
   }
   server.WaitForShutdownRequest();
   server.Shutdown();
+  // Open cursors hold storage snapshots: close them before the engine (no request runs now).
+  mongo.cursors().CloseAll();
   if (Status status = (*engine)->store().Flush(); !status.ok()) {
     AMALGAM_LOG(kWarning, "server") << "flush at shutdown: " << status.message();
   }

@@ -135,3 +135,14 @@ def test_restart_on_the_same_data_dir_recovers(start_amalgamd):
     assert first.stop() == 0
     second = start_amalgamd(data_dir=first.data_dir)
     assert "opened" in second.log()
+
+
+def test_sigterm_with_open_cursors_exits_0(start_amalgamd):
+    import pymongo
+    server = start_amalgamd()
+    c = pymongo.MongoClient("127.0.0.1", server.ports["mongo"], serverSelectionTimeoutMS=5000)
+    c.t.c.insert_many([{"_id": i} for i in range(10)])
+    cursor = c.t.c.find(batch_size=2)
+    next(cursor)  # leaves a server-side cursor open
+    assert server.stop() == 0, server.log()
+    c.close()

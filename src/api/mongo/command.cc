@@ -20,14 +20,10 @@ Result<std::vector<bson::DocView>> CommandContext::DocumentsOf(std::string_view 
   std::vector<bson::DocView> out;
   bson::Value field = cmd.Get(identifier);
   if (!field.missing()) {
-    if (field.type() != bson::BsonType::kArray) {
-      return Status(ErrorCode::kTypeMismatch, "BSON field '" + std::string(cmd.begin()->name) + "." +
-                                                  std::string(identifier) + "' is the wrong type '" +
-                                                  std::string(bson::TypeAlias(field.type())) + "', expected type 'array'");
-    }
+    if (field.type() != bson::BsonType::kArray) return WrongTypeError(cmd.begin()->name, identifier, field, "array");
     for (const bson::Element& e : field.AsDocument()) {
       if (e.value.type() != bson::BsonType::kDocument) {
-        return Status(ErrorCode::kTypeMismatch, "BSON field '" + std::string(identifier) + "' must be an array of objects");
+        return WrongTypeError(std::string(cmd.begin()->name) + "." + std::string(identifier), e.name, e.value, "object");
       }
       out.push_back(e.value.AsDocument());
     }
@@ -36,6 +32,63 @@ Result<std::vector<bson::DocView>> CommandContext::DocumentsOf(std::string_view 
     if (seq.identifier == identifier) out.insert(out.end(), seq.documents.begin(), seq.documents.end());
   }
   return out;
+}
+
+bool CommandContext::HasDocuments(std::string_view identifier) const {
+  if (!cmd.Get(identifier).missing()) return true;
+  for (const DocumentSequence& seq : request.sequences) {
+    if (seq.identifier == identifier) return true;
+  }
+  return false;
+}
+
+bool IsGenericArgument(std::string_view name) {
+  static const std::string_view kGeneric[] = {
+      "$db", "lsid", "$clusterTime", "txnNumber", "writeConcern", "readConcern", "$readPreference", "autocommit",
+      "startTransaction", "apiVersion", "apiStrict", "apiDeprecationErrors", "maxTimeMS", "comment", "$client",
+      "$audit", "bypassDocumentValidation", "stmtId", "stmtIds"};
+  for (std::string_view g : kGeneric) {
+    if (g == name) return true;
+  }
+  return false;
+}
+
+Status WrongTypeError(std::string_view command, std::string_view field, const bson::Value& v, std::string_view expected) {
+  return Status(ErrorCode::kTypeMismatch, "BSON field '" + std::string(command) + "." + std::string(field) +
+                                              "' is the wrong type '" + std::string(bson::TypeAlias(v.type())) +
+                                              "', expected type '" + std::string(expected) + "'");
+}
+
+Status MissingFieldError(std::string_view command, std::string_view field) {
+  return Status(ErrorCode::kMissingRequiredField,
+                "BSON field '" + std::string(command) + "." + std::string(field) + "' is missing but a required field");
+}
+
+Status CheckKnownFields(bson::DocView cmd, std::initializer_list<std::string_view> known) {
+  bool first = true;
+  std::string_view command;
+  for (const bson::Element& e : cmd) {
+    if (first) {
+      first = false;
+      command = e.name;
+      continue;
+    }
+    if (IsGenericArgument(e.name)) continue;
+    bool ok = false;
+    for (std::string_view k : known) ok |= k == e.name;
+    if (!ok) {
+      return Status(ErrorCode::kUnknownField,
+                    "BSON field '" + std::string(command) + "." + std::string(e.name) + "' is an unknown field.");
+    }
+  }
+  return Status::OK();
+}
+
+Result<bool> OrderedArg(const CommandContext& ctx) {
+  bson::Value v = ctx.cmd.Get("ordered");
+  if (v.missing()) return true;
+  if (v.type() != bson::BsonType::kBool) return WrongTypeError(ctx.cmd.begin()->name, "ordered", v, "bool");
+  return v.AsBool();
 }
 
 Result<std::string> CollectionArg(const CommandContext& ctx) {

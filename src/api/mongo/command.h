@@ -3,6 +3,7 @@
 // are registered. Handlers live in commands/*.cc, one file per family.
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ struct CommandContext {
   // the same name in the body; empty when neither is present. Errors: kTypeMismatch when the
   // body field is not an array of documents.
   Result<std::vector<bson::DocView>> DocumentsOf(std::string_view identifier) const;
+  // True when the body has the field or a kind-1 section carries `identifier`.
+  bool HasDocuments(std::string_view identifier) const;
 };
 
 // A handler appends its reply fields (everything but ok/$clusterTime/operationTime) to `reply`
@@ -71,6 +74,7 @@ void RegisterIndexCommands(CommandRegistry& registry);
 void RegisterCrudCommands(CommandRegistry& registry);
 void RegisterFindCommands(CommandRegistry& registry);
 void RegisterWriteCommands(CommandRegistry& registry);
+void RegisterAggregateCommands(CommandRegistry& registry);
 
 // Helpers shared by handlers.
 // The collection name of a command whose first field names it ({find: "c"}). Errors:
@@ -78,6 +82,18 @@ void RegisterWriteCommands(CommandRegistry& registry);
 Result<std::string> CollectionArg(const CommandContext& ctx);
 // A numeric or boolean option as MongoDB coerces it.
 bool TruthyValue(const bson::Value& v);
+// Arguments every command accepts (session, write/read concern, API version, ...).
+bool IsGenericArgument(std::string_view name);
+// MongoDB's type error: "BSON field '<command>.<field>' is the wrong type '<type>', expected
+// type '<expected>'" (kTypeMismatch).
+Status WrongTypeError(std::string_view command, std::string_view field, const bson::Value& v, std::string_view expected);
+// "BSON field '<command>.<field>' is missing but a required field" (kMissingRequiredField).
+Status MissingFieldError(std::string_view command, std::string_view field);
+// Rejects fields of `cmd` (after the first) that are neither generic nor in `known`
+// (kUnknownField "BSON field '<command>.<name>' is an unknown field.").
+Status CheckKnownFields(bson::DocView cmd, std::initializer_list<std::string_view> known);
+// A write command's `ordered` (default true). Errors: kTypeMismatch unless a bool.
+Result<bool> OrderedArg(const CommandContext& ctx);
 // An integral numeric field. Errors: kTypeMismatch naming the field.
 Result<int64_t> IntegerArg(const bson::Value& v, std::string_view field);
 

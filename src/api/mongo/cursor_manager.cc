@@ -65,6 +65,15 @@ size_t CursorManager::ReapIdle(int64_t now_millis) {
   return victims.size();
 }
 
+size_t CursorManager::CloseAll() {
+  std::map<int64_t, std::unique_ptr<Cursor>> victims;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    victims.swap(cursors_);
+  }
+  return victims.size();
+}
+
 size_t CursorManager::open() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cursors_.size() + checked_out_.size();

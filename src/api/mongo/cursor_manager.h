@@ -47,6 +47,9 @@ class CursorManager {
   bool Kill(int64_t id);
   // Closes cursors idle since before now - timeout. Returns how many.
   size_t ReapIdle(int64_t now_millis);
+  // Closes every cursor that is not checked out (at shutdown: cursors hold storage snapshots,
+  // which must be released before the engine closes). Returns how many.
+  size_t CloseAll();
   size_t open() const;
 
  private:

@@ -22,6 +22,7 @@ MongoService::MongoService(engine::Engine& engine, Clock& clock, ServiceOptions 
   RegisterCrudCommands(registry_);
   RegisterFindCommands(registry_);
   RegisterWriteCommands(registry_);
+  RegisterAggregateCommands(registry_);
 }
 
 MongoService::~MongoService() = default;

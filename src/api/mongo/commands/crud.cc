@@ -30,7 +30,6 @@ Result<bson::Document> PrepareForInsert(bson::DocView doc) {
     auto oid = bson::NewObjectId();
     b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
   } else {
-    if (id.type() == bson::BsonType::kRegex) return Status(ErrorCode::kBadValue, "can't use a regex for _id");
     b.AppendValue("_id", id);
   }
   for (const bson::Element& e : doc) {
@@ -47,13 +46,14 @@ Result<bson::Document> PrepareForInsert(bson::DocView doc) {
 
 Status Insert(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
+  AMALGAM_RETURN_IF_ERROR(CheckKnownFields(ctx.cmd, {"documents", "ordered"}));
+  if (!ctx.HasDocuments("documents")) return MissingFieldError("insert", "documents");
   AMALGAM_ASSIGN_OR_RETURN(std::vector<bson::DocView> docs, ctx.DocumentsOf("documents"));
   if (docs.empty()) return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got 0 operations.");
   if (docs.size() > 100000) {
     return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got " + std::to_string(docs.size()) + " operations.");
   }
-  bson::Value ordered_v = ctx.cmd.Get("ordered");
-  bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
+  AMALGAM_ASSIGN_OR_RETURN(bool ordered, OrderedArg(ctx));
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(ctx.db, coll));
   int64_t n = 0;
   WriteErrors errors;
@@ -81,20 +81,19 @@ Status Insert(CommandContext& ctx, bson::Builder& r) {
 
 Status GetMore(CommandContext& ctx, bson::Builder& r) {
   bson::Value idv = ctx.cmd.begin()->value;
-  if (idv.type() != bson::BsonType::kInt64) {
-    return Status(ErrorCode::kTypeMismatch, "Field 'getMore' must be of type long in: " + std::string("getMore"));
+  if (idv.type() != bson::BsonType::kInt64 && idv.type() != bson::BsonType::kInt32) {
+    return WrongTypeError("getMore", "getMore", idv, "long");
   }
   bson::Value coll = ctx.cmd.Get("collection");
-  if (coll.type() != bson::BsonType::kString) {
-    return Status(ErrorCode::kTypeMismatch, "BSON field 'getMore.collection' is missing but a required field");
-  }
+  if (coll.missing()) return MissingFieldError("getMore", "collection");
+  if (coll.type() != bson::BsonType::kString) return WrongTypeError("getMore", "collection", coll, "string");
   int64_t batch_size = 0;
   bson::Value bs = ctx.cmd.Get("batchSize");
   if (!bs.missing()) {
     AMALGAM_ASSIGN_OR_RETURN(batch_size, IntegerArg(bs, "batchSize"));
     if (batch_size < 0) return Status(ErrorCode::kBadValue, "BatchSize value must be non-negative, but received: " + std::to_string(batch_size));
   }
-  int64_t id = idv.AsInt64();
+  int64_t id = idv.type() == bson::BsonType::kInt64 ? idv.AsInt64() : idv.AsInt32();
   std::unique_ptr<Cursor> cursor = ctx.service.cursors().CheckOut(id);
   if (!cursor) return Status(ErrorCode::kCursorNotFound, "cursor id " + std::to_string(id) + " not found");
   std::string ns = ctx.db + "." + std::string(coll.AsString());
@@ -112,9 +111,8 @@ Status GetMore(CommandContext& ctx, bson::Builder& r) {
 
 Status KillCursors(CommandContext& ctx, bson::Builder& r) {
   bson::Value ids = ctx.cmd.Get("cursors");
-  if (ids.type() != bson::BsonType::kArray) {
-    return Status(ErrorCode::kTypeMismatch, "BSON field 'killCursors.cursors' is missing but a required field");
-  }
+  if (ids.missing()) return MissingFieldError("killCursors", "cursors");
+  if (ids.type() != bson::BsonType::kArray) return WrongTypeError("killCursors", "cursors", ids, "array");
   std::vector<int64_t> killed, not_found;
   for (const bson::Element& e : ids.AsDocument()) {
     if (e.value.type() != bson::BsonType::kInt64) return Status(ErrorCode::kTypeMismatch, "cursor ids must be longs");

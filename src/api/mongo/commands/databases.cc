@@ -117,13 +117,6 @@ bool KnownCreateOption(std::string_view name) {
   return false;
 }
 
-bool IsGenericArgument(std::string_view name) {
-  return name == "$db" || name == "lsid" || name == "$clusterTime" || name == "txnNumber" || name == "writeConcern" ||
-         name == "readConcern" || name == "$readPreference" || name == "autocommit" || name == "startTransaction" ||
-         name == "apiVersion" || name == "apiStrict" || name == "apiDeprecationErrors" || name == "maxTimeMS" ||
-         name == "comment";
-}
-
 Status Create(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   bson::Builder opts;
@@ -135,7 +128,7 @@ Status Create(CommandContext& ctx, bson::Builder& r) {
     }
     if (IsGenericArgument(e.name)) continue;
     if (!KnownCreateOption(e.name)) {
-      return Status(ErrorCode::kInvalidOptions, "BSON field 'create." + std::string(e.name) + "' is an unknown field.");
+      return Status(ErrorCode::kUnknownField, "BSON field 'create." + std::string(e.name) + "' is an unknown field.");
     }
     opts.AppendValue(e.name, e.value);
   }

@@ -30,8 +30,15 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, opts.let.view()));
   cursor->source = std::move(q.source);
   cursor->remaining_time_ms = opts.max_time_ms;
-  int64_t batch = opts.batch_size >= 0 ? opts.batch_size : kDefaultFirstBatch;
-  if (opts.limit > 0 && opts.limit < batch) batch = opts.limit;
+  cursor->remaining = opts.limit;  // the batch that reaches the limit closes the cursor
+  if (opts.batch_size == 0 && !opts.single_batch) {
+    // batchSize 0: an empty first batch and an open cursor; the work starts at getMore.
+    cursor->last_used_millis = ctx.service.clock().NowMillis();
+    int64_t id = ctx.service.cursors().Register(std::move(cursor));
+    r.StartDocument("cursor").AppendInt64("id", id).AppendString("ns", ns).StartArray("firstBatch").EndArray().EndDocument();
+    return Status::OK();
+  }
+  int64_t batch = opts.batch_size > 0 ? opts.batch_size : kDefaultFirstBatch;
   if (opts.single_batch) {
     if (opts.max_time_ms >= 0) {
       cursor->source->SetDeadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.max_time_ms));
@@ -39,7 +46,7 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
     bson::Builder b;
     b.StartArray("b");
     bool exhausted;
-    AMALGAM_RETURN_IF_ERROR(FillBatch(*cursor, batch == 0 ? kDefaultFirstBatch : batch, b, &exhausted));
+    AMALGAM_RETURN_IF_ERROR(FillBatch(*cursor, batch, b, &exhausted));
     b.EndArray();
     bson::Document d = std::move(b).Finish();
     r.StartDocument("cursor").AppendInt64("id", 0).AppendString("ns", ns);
@@ -47,7 +54,7 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
     r.EndDocument();
     return Status::OK();
   }
-  return AppendCursorReply(ctx.service.cursors(), std::move(cursor), batch == 0 ? -1 : batch, "firstBatch",
+  return AppendCursorReply(ctx.service.cursors(), std::move(cursor), batch, "firstBatch",
                            ctx.service.clock().NowMillis(), r);
 }
 
@@ -56,7 +63,7 @@ Status Count(CommandContext& ctx, bson::Builder& r) {
   FindOptions opts;
   bson::Value q = ctx.cmd.Get("query");
   if (q.type() == bson::BsonType::kDocument) opts.filter = bson::Document(q.AsDocument());
-  else if (!q.missing() && q.type() != bson::BsonType::kNull) return Status(ErrorCode::kTypeMismatch, "BSON field 'count.query' is the wrong type, expected type 'object'");
+  else if (!q.missing() && q.type() != bson::BsonType::kNull) return WrongTypeError("count", "query", q, "object");
   if (bson::Value v = ctx.cmd.Get("skip"); !v.missing()) {
     AMALGAM_ASSIGN_OR_RETURN(opts.skip, IntegerArg(v, "skip"));
     if (opts.skip < 0) return Status(ErrorCode::kBadValue, "skip value is negative in count query");
@@ -84,9 +91,8 @@ Status Count(CommandContext& ctx, bson::Builder& r) {
 Status Distinct(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   bson::Value key = ctx.cmd.Get("key");
-  if (key.type() != bson::BsonType::kString) {
-    return Status(ErrorCode::kTypeMismatch, "BSON field 'distinct.key' is missing but a required field");
-  }
+  if (key.missing()) return MissingFieldError("distinct", "key");
+  if (key.type() != bson::BsonType::kString) return WrongTypeError("distinct", "key", key, "string");
   AMALGAM_ASSIGN_OR_RETURN(bson::FieldPath path, bson::FieldPath::Parse(key.AsString()));
   FindOptions opts;
   bson::Value q = ctx.cmd.Get("query");

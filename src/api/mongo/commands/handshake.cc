@@ -69,7 +69,11 @@ Status BuildInfo(CommandContext& ctx, bson::Builder& r) {
   for (int i = 0; i < 4; ++i) r.AppendInt32(std::to_string(i), parts[i]);
   r.EndArray();
   r.StartDocument("openssl").AppendString("running", "disabled").AppendString("compiled", "disabled").EndDocument();
-  r.StartDocument("buildEnvironment").AppendString("distmod", "debian12").AppendString("target_arch", "x86_64").EndDocument();
+  r.StartDocument("buildEnvironment")
+      .AppendString("distmod", "debian12")
+      .AppendString("target_arch", "x86_64")
+      .AppendString("target_os", "linux")
+      .EndDocument();
   r.AppendInt32("bits", 64);
   r.AppendBool("debug", false);
   r.AppendInt32("maxBsonObjectSize", kMaxBsonObjectSize);

@@ -1,6 +1,7 @@
 // Index commands: createIndexes, dropIndexes, listIndexes.
 #include "api/mongo/command.h"
 #include "api/mongo/service.h"
+#include "bson/json.h"
 #include "engine/engine.h"
 
 namespace amalgam::api::mongo {
@@ -9,9 +10,8 @@ namespace {
 Status CreateIndexes(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   bson::Value indexes = ctx.cmd.Get("indexes");
-  if (indexes.type() != bson::BsonType::kArray) {
-    return Status(ErrorCode::kTypeMismatch, "BSON field 'createIndexes.indexes' is missing but a required field");
-  }
+  if (indexes.missing()) return MissingFieldError("createIndexes", "indexes");
+  if (indexes.type() != bson::BsonType::kArray) return WrongTypeError("createIndexes", "indexes", indexes, "array");
   if (indexes.AsDocument().empty()) return Status(ErrorCode::kBadValue, "Must specify at least one index to create");
   engine::HandlePtr before = ctx.engine.Find(ctx.db, coll);
   int32_t num_before = before ? static_cast<int32_t>(before->info->indexes.size()) : 1;
@@ -54,13 +54,16 @@ Status DropIndexes(CommandContext& ctx, bson::Builder& r) {
     for (const catalog::IndexSpec& spec : h->info->indexes) {
       if (spec.key_pattern.bytes() == bson::Document(index.AsDocument()).bytes()) found = &spec;
     }
-    if (!found) return Status(ErrorCode::kIndexNotFound, "can't find index with key: " + std::string("pattern"));
+    if (!found) return Status(ErrorCode::kIndexNotFound, "can't find index with key: " + bson::ToShellString(index.AsDocument()));
     names.push_back(found->name);
   } else {
     return Status(ErrorCode::kTypeMismatch, "BSON field 'dropIndexes.index' is the wrong type");
   }
   for (const std::string& name : names) AMALGAM_RETURN_IF_ERROR(ctx.engine.DropIndex(ctx.db, coll, name));
   r.AppendInt32("nIndexesWas", was);
+  if (index.type() == bson::BsonType::kString && index.AsString() == "*") {
+    r.AppendString("msg", "non-_id indexes dropped for collection");
+  }
   return Status::OK();
 }
 

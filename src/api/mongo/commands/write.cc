@@ -53,10 +53,7 @@ Result<DeleteSpec> ParseDeleteSpec(bson::DocView d) {
   bool have_q = false, have_limit = false;
   for (const bson::Element& e : d) {
     if (e.name == "q") {
-      if (e.value.type() != bson::BsonType::kDocument) {
-        return Status(ErrorCode::kTypeMismatch, "BSON field 'delete.deletes.q' is the wrong type '" +
-                                                    std::string(bson::TypeAlias(e.value.type())) + "', expected type 'object'");
-      }
+      if (e.value.type() != bson::BsonType::kDocument) return WrongTypeError("delete.deletes", "q", e.value, "object");
       s.q = bson::Document(e.value.AsDocument());
       have_q = true;
     } else if (e.name == "limit") {
@@ -74,8 +71,8 @@ Result<DeleteSpec> ParseDeleteSpec(bson::DocView d) {
       return Status(ErrorCode::kUnknownField, "BSON field 'delete.deletes." + std::string(e.name) + "' is an unknown field.");
     }
   }
-  if (!have_q) return Status(ErrorCode::kNoSuchKey, "BSON field 'delete.deletes.q' is missing but a required field");
-  if (!have_limit) return Status(ErrorCode::kNoSuchKey, "BSON field 'delete.deletes.limit' is missing but a required field");
+  if (!have_q) return MissingFieldError("delete.deletes", "q");
+  if (!have_limit) return MissingFieldError("delete.deletes", "limit");
   return s;
 }
 
@@ -111,20 +108,25 @@ Result<int64_t> RunDelete(engine::Engine& engine, engine::HandlePtr coll, const 
 
 Status Delete(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
+  AMALGAM_RETURN_IF_ERROR(CheckKnownFields(ctx.cmd, {"deletes", "ordered", "let"}));
+  if (!ctx.HasDocuments("deletes")) return MissingFieldError("delete", "deletes");
   AMALGAM_ASSIGN_OR_RETURN(std::vector<bson::DocView> deletes, ctx.DocumentsOf("deletes"));
   if (deletes.empty() || deletes.size() > 100000) {
     return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got " +
                                                  std::to_string(deletes.size()) + " operations.");
   }
-  bson::Value ordered_v = ctx.cmd.Get("ordered");
-  bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
+  AMALGAM_ASSIGN_OR_RETURN(bool ordered, OrderedArg(ctx));
+  // Malformed statements fail the whole command before anything is deleted, as in MongoDB.
+  std::vector<DeleteSpec> specs;
+  for (bson::DocView d : deletes) {
+    AMALGAM_ASSIGN_OR_RETURN(DeleteSpec spec, ParseDeleteSpec(d));
+    specs.push_back(std::move(spec));
+  }
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
   int64_t n = 0;
   WriteErrors errors;
-  for (size_t i = 0; i < deletes.size(); ++i) {
-    auto spec = ParseDeleteSpec(deletes[i]);
-    Result<int64_t> deleted = spec.ok() ? (h ? RunDelete(ctx.engine, h, *spec) : Result<int64_t>(int64_t{0}))
-                                        : Result<int64_t>(spec.status());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Result<int64_t> deleted = h ? RunDelete(ctx.engine, h, specs[i]) : Result<int64_t>(int64_t{0});
     if (deleted.ok()) {
       n += *deleted;
       continue;
@@ -157,10 +159,7 @@ Result<UpdateSpec> ParseUpdateSpec(bson::DocView d) {
   for (const bson::Element& e : d) {
     const bson::Value& v = e.value;
     if (e.name == "q") {
-      if (v.type() != bson::BsonType::kDocument) {
-        return Status(ErrorCode::kTypeMismatch, "BSON field 'update.updates.q' is the wrong type '" +
-                                                    std::string(bson::TypeAlias(v.type())) + "', expected type 'object'");
-      }
+      if (v.type() != bson::BsonType::kDocument) return WrongTypeError("update.updates", "q", v, "object");
       s.q = bson::Document(v.AsDocument());
       have_q = true;
     } else if (e.name == "u") {
@@ -190,8 +189,8 @@ Result<UpdateSpec> ParseUpdateSpec(bson::DocView d) {
       return Status(ErrorCode::kUnknownField, "BSON field 'update.updates." + std::string(e.name) + "' is an unknown field.");
     }
   }
-  if (!have_q) return Status(ErrorCode::kNoSuchKey, "BSON field 'update.updates.q' is missing but a required field");
-  if (!have_u) return Status(ErrorCode::kNoSuchKey, "BSON field 'update.updates.u' is missing but a required field");
+  if (!have_q) return MissingFieldError("update.updates", "q");
+  if (!have_u) return MissingFieldError("update.updates", "u");
   return s;
 }
 
@@ -304,21 +303,26 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
 
 Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
+  AMALGAM_RETURN_IF_ERROR(CheckKnownFields(ctx.cmd, {"updates", "ordered", "let"}));
+  if (!ctx.HasDocuments("updates")) return MissingFieldError("update", "updates");
   AMALGAM_ASSIGN_OR_RETURN(std::vector<bson::DocView> updates, ctx.DocumentsOf("updates"));
   if (updates.empty() || updates.size() > 100000) {
     return Status(ErrorCode::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got " +
                                                  std::to_string(updates.size()) + " operations.");
   }
-  bson::Value ordered_v = ctx.cmd.Get("ordered");
-  bool ordered = ordered_v.missing() || TruthyValue(ordered_v);
+  AMALGAM_ASSIGN_OR_RETURN(bool ordered, OrderedArg(ctx));
+  std::vector<UpdateSpec> specs;
+  for (bson::DocView d : updates) {
+    AMALGAM_ASSIGN_OR_RETURN(UpdateSpec spec, ParseUpdateSpec(d));
+    specs.push_back(std::move(spec));
+  }
   int64_t n = 0, modified = 0;
   bson::Builder upserted;
   upserted.StartArray("u");
   bson::ArrayBuilder ua(upserted);
   WriteErrors errors;
-  for (size_t i = 0; i < updates.size(); ++i) {
-    auto spec = ParseUpdateSpec(updates[i]);
-    Result<UpdateOutcome> outcome = spec.ok() ? RunUpdate(ctx, coll, *spec) : Result<UpdateOutcome>(spec.status());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Result<UpdateOutcome> outcome = RunUpdate(ctx, coll, specs[i]);
     if (outcome.ok()) {
       n += outcome->matched;
       modified += outcome->modified;
@@ -390,9 +394,11 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
   }
   if (remove && have_update) return Status(ErrorCode::kFailedToParse, "Cannot specify both an update and remove=true");
   if (!remove && !have_update) return Status(ErrorCode::kFailedToParse, "Either an update or remove=true must be specified");
-  if (remove && (want_new || spec.upsert)) {
-    return Status(ErrorCode::kFailedToParse, "Cannot specify both upsert=true and remove=true, or new=true and remove=true");
+  if (remove && want_new) {
+    return Status(ErrorCode::kFailedToParse,
+                  "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
   }
+  if (remove && spec.upsert) return Status(ErrorCode::kFailedToParse, "Cannot specify both upsert=true and remove=true");
   spec.q = bson::Document(find.filter.view());
   std::optional<query::Update> update;
   if (have_update) {

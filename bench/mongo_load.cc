@@ -1,0 +1,667 @@
+// mongo_load: closed-loop load against amalgamd over the MongoDB wire protocol (libmongoc) and
+// against PostgreSQL on a JSONB table (libpq, prepared statements), with the same operations,
+// documents and connection counts, reporting throughput and p50/p99/p99.9 latency per cell.
+//
+// Each cell is (target, operation, connections): that many client threads, each with its own
+// connection (a single-threaded mongoc_client_t, or a PGconn), run the operation back to back
+// for a warm-up and then a measured window; every operation is timed. Targets are interleaved
+// cell by cell so that a change in machine load hits both alike.
+//
+// Operations (both targets hold the same ~200-byte documents, `--preload` of them, ids 0..N-1):
+//   ping     Mongo: {ping: 1} on admin (the protocol ceiling). PostgreSQL: SELECT 1.
+//   find_id  a random preloaded _id. Mongo: find {_id: X}, limit 1, singleBatch (find_one).
+//            PostgreSQL: SELECT doc FROM load WHERE id = $1.
+//   find_k   equality on the secondary index. Mongo: find {k: X} (index {k: 1}; one match).
+//            PostgreSQL: SELECT id, doc FROM load WHERE doc->>'k' = $1 (expression index).
+//   update   $inc of a counter in a random document. Mongo: updateOne({_id: X}, {$inc: {n: 1}}).
+//            PostgreSQL: UPDATE load SET doc = jsonb_set(doc, '{n}', ...) WHERE id = $1.
+//   insert   a new document with a fresh id (same collection/table, so the index is maintained).
+// Document: {_id: int64, k: int64, n: int32, s: string(16), pad: string(130)}: 200 bytes of
+// BSON; in PostgreSQL the id column plus the same fields as JSONB.
+//
+// Bounds: every loop stops at its deadline and after kMaxOpsPerThread operations; only the
+// addresses given are contacted (scripts/bench.sh passes 127.0.0.1). Results: docs/benchmarks.md.
+//
+// Usage: mongo_load [--mongo URI] [--pg CONNINFO] [--conns 1,16,64] [--ops ping,find_id,...]
+//                   [--warmup-ms 1000] [--measure-ms 4000] [--preload 100000]
+//                   [--mongo-pid PID] [--pg-pid PID]   (server CPU per operation, from /proc)
+
+#include <dirent.h>
+#include <mongoc/mongoc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#ifdef AMALGAM_LOAD_HAVE_PQ
+#include <libpq-fe.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int kPadLen = 130;
+constexpr int64_t kMaxOpsPerThread = 4'000'000;
+constexpr int64_t kInsertIdBase = 1'000'000'000;
+constexpr const char* kDb = "bench";
+constexpr const char* kColl = "load";
+
+enum class Op { kPing, kFindId, kFindK, kUpdate, kInsert };
+const char* OpName(Op op) {
+  switch (op) {
+    case Op::kPing: return "ping";
+    case Op::kFindId: return "find_id";
+    case Op::kFindK: return "find_k";
+    case Op::kUpdate: return "update";
+    case Op::kInsert: return "insert";
+  }
+  return "?";
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "mongo_load: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// The secondary key: a permutation of the preloaded ids, and the id itself for inserted ones.
+int64_t KValue(int64_t id, int64_t preload) { return id < preload ? (id * 7919) % preload : id; }
+std::string SValue(int64_t id) {
+  char s[32];
+  std::snprintf(s, sizeof s, "s%015" PRId64, id % 1'000'000'000'000'000);
+  return s;
+}
+const std::string& Pad() {
+  static const std::string pad(kPadLen, 'x');
+  return pad;
+}
+
+// ---- one connection to one target ----
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  // Runs `op` once on a random document (ids below `preload`, or `insert_id` for inserts).
+  // Returns false and sets *err on any error or on a reply that does not match one document.
+  virtual bool Run(Op op, int64_t id, int64_t insert_id, std::string* err) = 0;
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual const char* name() const = 0;
+  // Drops and reloads the data set: `preload` documents and the secondary index.
+  virtual void Load(int64_t preload) = 0;
+  virtual std::unique_ptr<Client> Connect() = 0;
+  int64_t preload = 0;
+  int server_pid = 0;
+  bool server_children = false;  // PostgreSQL: one backend process per connection
+};
+
+// ---- MongoDB wire protocol through libmongoc ----
+
+void AppendDoc(bson_t* doc, int64_t id, int64_t preload) {
+  BSON_APPEND_INT64(doc, "_id", id);
+  BSON_APPEND_INT64(doc, "k", KValue(id, preload));
+  BSON_APPEND_INT32(doc, "n", 0);
+  BSON_APPEND_UTF8(doc, "s", SValue(id).c_str());
+  BSON_APPEND_UTF8(doc, "pad", Pad().c_str());
+}
+
+class MongoClient final : public Client {
+ public:
+  MongoClient(const std::string& uri, int64_t preload) : preload_(preload) {
+    bson_error_t error;
+    mongoc_uri_t* u = mongoc_uri_new_with_error(uri.c_str(), &error);
+    if (u == nullptr) Die(std::string("bad MongoDB URI: ") + error.message);
+    client_ = mongoc_client_new_from_uri_with_error(u, &error);
+    mongoc_uri_destroy(u);
+    if (client_ == nullptr) Die(std::string("mongoc client: ") + error.message);
+    mongoc_client_set_error_api(client_, MONGOC_ERROR_API_VERSION_2);
+    coll_ = mongoc_client_get_collection(client_, kDb, kColl);
+    bson_init(&ping_);
+    BSON_APPEND_INT32(&ping_, "ping", 1);
+    bson_init(&find_one_opts_);
+    BSON_APPEND_INT64(&find_one_opts_, "limit", 1);
+    BSON_APPEND_BOOL(&find_one_opts_, "singleBatch", true);
+    std::string err;  // connect (server discovery and handshake) before the clock starts
+    if (!Run(Op::kPing, 0, 0, &err)) Die("connecting to amalgamd: " + err);
+  }
+  ~MongoClient() override {
+    bson_destroy(&ping_);
+    bson_destroy(&find_one_opts_);
+    mongoc_collection_destroy(coll_);
+    mongoc_client_destroy(client_);
+  }
+
+  bool Run(Op op, int64_t id, int64_t insert_id, std::string* err) override {
+    bson_error_t error;
+    bool ok = false;
+    switch (op) {
+      case Op::kPing: {
+        bson_t reply;
+        ok = mongoc_client_command_simple(client_, "admin", &ping_, nullptr, &reply, &error);
+        bson_destroy(&reply);
+        break;
+      }
+      case Op::kFindId:
+      case Op::kFindK: {
+        bson_t filter;
+        bson_init(&filter);
+        if (op == Op::kFindId) {
+          BSON_APPEND_INT64(&filter, "_id", id);
+        } else {
+          BSON_APPEND_INT64(&filter, "k", KValue(id, preload_));
+        }
+        mongoc_cursor_t* c = mongoc_collection_find_with_opts(
+            coll_, &filter, op == Op::kFindId ? &find_one_opts_ : nullptr, nullptr);
+        const bson_t* doc;
+        int n = 0;
+        while (n < 1000 && mongoc_cursor_next(c, &doc)) ++n;
+        ok = !mongoc_cursor_error(c, &error);
+        if (ok && n != 1) {
+          ok = false;
+          std::snprintf(error.message, sizeof error.message, "%d documents found, not 1", n);
+        }
+        mongoc_cursor_destroy(c);
+        bson_destroy(&filter);
+        break;
+      }
+      case Op::kUpdate: {
+        bson_t filter, update, inc, reply;
+        bson_init(&filter);
+        BSON_APPEND_INT64(&filter, "_id", id);
+        bson_init(&update);
+        BSON_APPEND_DOCUMENT_BEGIN(&update, "$inc", &inc);
+        BSON_APPEND_INT32(&inc, "n", 1);
+        bson_append_document_end(&update, &inc);
+        ok = mongoc_collection_update_one(coll_, &filter, &update, nullptr, &reply, &error);
+        if (ok) {
+          bson_iter_t it;
+          if (!bson_iter_init_find(&it, &reply, "matchedCount") || bson_iter_as_int64(&it) != 1) {
+            ok = false;
+            std::snprintf(error.message, sizeof error.message, "update matched no document");
+          }
+        }
+        bson_destroy(&reply);
+        bson_destroy(&update);
+        bson_destroy(&filter);
+        break;
+      }
+      case Op::kInsert: {
+        bson_t doc;
+        bson_init(&doc);
+        AppendDoc(&doc, insert_id, preload_);
+        ok = mongoc_collection_insert_one(coll_, &doc, nullptr, nullptr, &error);
+        bson_destroy(&doc);
+        break;
+      }
+    }
+    if (!ok) *err = error.message;
+    return ok;
+  }
+
+ private:
+  int64_t preload_;
+  mongoc_client_t* client_ = nullptr;
+  mongoc_collection_t* coll_ = nullptr;
+  bson_t ping_, find_one_opts_;
+};
+
+class MongoTarget final : public Target {
+ public:
+  explicit MongoTarget(std::string uri) : uri_(std::move(uri)) {}
+  const char* name() const override { return "amalgam"; }
+  std::unique_ptr<Client> Connect() override {
+    return std::make_unique<MongoClient>(uri_, preload);
+  }
+
+  void Load(int64_t n) override {
+    preload = n;
+    mongoc_client_t* client = mongoc_client_new(uri_.c_str());
+    if (client == nullptr) Die("bad MongoDB URI " + uri_);
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    mongoc_collection_t* coll = mongoc_client_get_collection(client, kDb, kColl);
+    bson_error_t error;
+    mongoc_collection_drop(coll, &error);  // a missing collection is fine
+    bson_t cmd, indexes, index, key, reply;
+    bson_init(&cmd);
+    BSON_APPEND_UTF8(&cmd, "createIndexes", kColl);
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+    BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+    BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+    BSON_APPEND_INT32(&key, "k", 1);
+    bson_append_document_end(&index, &key);
+    BSON_APPEND_UTF8(&index, "name", "k_1");
+    bson_append_document_end(&indexes, &index);
+    bson_append_array_end(&cmd, &indexes);
+    if (!mongoc_client_write_command_with_opts(client, kDb, &cmd, nullptr, &reply, &error)) {
+      Die(std::string("createIndexes: ") + error.message);
+    }
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+    constexpr int64_t kBatch = 1000;
+    const bson_t* docs[kBatch];  // a std::vector<bson_t*> warns: bson_t is over-aligned
+    for (int64_t base = 0; base < n; base += kBatch) {
+      size_t m = 0;
+      for (int64_t id = base; id < std::min(base + kBatch, n); ++id) {
+        bson_t* doc = bson_new();
+        AppendDoc(doc, id, n);
+        docs[m++] = doc;
+      }
+      bool ok = mongoc_collection_insert_many(coll, docs, m, nullptr, nullptr, &error);
+      for (size_t i = 0; i < m; ++i) bson_destroy(const_cast<bson_t*>(docs[i]));
+      if (!ok) Die(std::string("preload insert: ") + error.message);
+    }
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(client);
+  }
+
+ private:
+  std::string uri_;
+};
+
+// ---- PostgreSQL through libpq ----
+
+#ifdef AMALGAM_LOAD_HAVE_PQ
+std::string JsonDoc(int64_t id, int64_t preload) {
+  return "{\"k\": " + std::to_string(KValue(id, preload)) + ", \"n\": 0, \"s\": \"" + SValue(id) +
+         "\", \"pad\": \"" + Pad() + "\"}";
+}
+
+class PgClient final : public Client {
+ public:
+  // `prepare`: false for the loading connection, which runs before the table exists.
+  PgClient(const std::string& conninfo, int64_t preload, bool prepare) : preload_(preload) {
+    conn_ = PQconnectdb(conninfo.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) Die(std::string("libpq: ") + PQerrorMessage(conn_));
+    if (!prepare) return;
+    Prepare("ping", "SELECT 1", 0);
+    Prepare("find_id", "SELECT doc FROM load WHERE id = $1", 1);
+    Prepare("find_k", "SELECT id, doc FROM load WHERE doc->>'k' = $1", 1);
+    Prepare("update",
+            "UPDATE load SET doc = jsonb_set(doc, '{n}', to_jsonb((doc->>'n')::bigint + 1)) "
+            "WHERE id = $1",
+            1);
+    Prepare("insert", "INSERT INTO load (id, doc) VALUES ($1, $2::jsonb)", 2);
+  }
+  ~PgClient() override { PQfinish(conn_); }
+
+  bool Run(Op op, int64_t id, int64_t insert_id, std::string* err) override {
+    std::string a, b;
+    const char* params[2] = {nullptr, nullptr};
+    int nparams = 1;
+    switch (op) {
+      case Op::kPing: nparams = 0; break;
+      case Op::kFindId:
+      case Op::kUpdate: a = std::to_string(id); break;
+      case Op::kFindK: a = std::to_string(KValue(id, preload_)); break;
+      case Op::kInsert:
+        a = std::to_string(insert_id);
+        b = JsonDoc(insert_id, preload_);
+        nparams = 2;
+        break;
+    }
+    params[0] = a.c_str();
+    params[1] = b.c_str();
+    PGresult* r = PQexecPrepared(conn_, OpName(op), nparams, params, nullptr, nullptr, 0);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    if (!ok) {
+      *err = PQresultErrorMessage(r);
+    } else if ((op == Op::kFindId || op == Op::kFindK || op == Op::kPing) && PQntuples(r) != 1) {
+      ok = false;
+      *err = std::to_string(PQntuples(r)) + " rows found, not 1";
+    } else if (op == Op::kUpdate && std::strcmp(PQcmdTuples(r), "1") != 0) {
+      ok = false;
+      *err = "update matched no row";
+    }
+    PQclear(r);
+    return ok;
+  }
+
+  void Exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      Die("PostgreSQL: " + sql.substr(0, 60) + ": " + PQresultErrorMessage(r));
+    }
+    PQclear(r);
+  }
+
+ private:
+  void Prepare(const char* name, const char* sql, int nparams) {
+    PGresult* r = PQprepare(conn_, name, sql, nparams, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      Die(std::string("PostgreSQL: preparing ") + name + ": " + PQresultErrorMessage(r));
+    }
+    PQclear(r);
+  }
+  int64_t preload_;
+  PGconn* conn_ = nullptr;
+};
+
+class PgTarget final : public Target {
+ public:
+  explicit PgTarget(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  const char* name() const override { return "postgres"; }
+  std::unique_ptr<Client> Connect() override {
+    return std::make_unique<PgClient>(conninfo_, preload, true);
+  }
+  void Load(int64_t n) override {
+    preload = n;
+    PgClient c(conninfo_, n, false);
+    c.Exec("SET client_min_messages TO warning");  // no NOTICE for the first DROP TABLE
+    c.Exec("DROP TABLE IF EXISTS load");
+    c.Exec("CREATE TABLE load (id bigint PRIMARY KEY, doc jsonb NOT NULL)");
+    c.Exec("CREATE INDEX load_k ON load ((doc->>'k'))");
+    c.Exec("INSERT INTO load SELECT g, jsonb_build_object('k', (g * 7919) % " + std::to_string(n) +
+           ", 'n', 0, 's', 's' || lpad(g::text, 15, '0'), 'pad', repeat('x', " +
+           std::to_string(kPadLen) + ")) FROM generate_series(0, " + std::to_string(n - 1) +
+           ") g");
+    c.Exec("VACUUM ANALYZE load");
+    c.Exec("SELECT count(*) FROM load");  // warms shared buffers
+  }
+
+ private:
+  std::string conninfo_;
+};
+#endif
+
+// ---- CPU time, for "where the time goes" ----
+
+// User + system CPU seconds of `pid` and, if `children`, of its direct children.
+double ProcessCpuSeconds(int pid, bool children) {
+  if (pid <= 0) return 0;
+  static const double kTick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  auto read = [](const std::string& path, int* ppid) -> double {
+    std::ifstream f(path);
+    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t p = s.rfind(')');
+    if (p == std::string::npos) return -1;
+    std::istringstream in(s.substr(p + 2));
+    std::string field;
+    std::vector<std::string> v;
+    while (v.size() < 13 && in >> field) v.push_back(field);
+    if (v.size() < 13) return -1;
+    *ppid = std::atoi(v[1].c_str());
+    return (std::atof(v[11].c_str()) + std::atof(v[12].c_str())) / kTick;
+  };
+  int ppid = 0;
+  double total = std::max(0.0, read("/proc/" + std::to_string(pid) + "/stat", &ppid));
+  if (!children) return total;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return total;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    double t = read(std::string("/proc/") + e->d_name + "/stat", &ppid);
+    if (t > 0 && ppid == pid) total += t;
+  }
+  closedir(d);
+  return total;
+}
+
+double SelfCpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---- one cell ----
+
+struct CellResult {
+  std::string target;
+  Op op;
+  int conns;
+  double ops_per_s = 0, p50_us = 0, p99_us = 0, p999_us = 0;
+  double server_cpu_us = 0, client_cpu_us = 0;  // CPU per operation
+  int64_t errors = 0;
+};
+
+std::atomic<int64_t> g_next_insert_id{kInsertIdBase};
+
+CellResult RunCell(Target& target, Op op, int conns, int64_t warmup_ms, int64_t measure_ms) {
+  std::vector<std::unique_ptr<Client>> clients(conns);
+  {
+    std::vector<std::thread> connectors;
+    for (int i = 0; i < conns; ++i) {
+      connectors.emplace_back([&, i] { clients[i] = target.Connect(); });
+    }
+    for (auto& t : connectors) t.join();
+  }
+  std::vector<std::vector<uint32_t>> lat(conns);
+  std::vector<int64_t> errors(conns, 0);
+  std::string first_error;
+  std::mutex mu;
+  std::latch ready(conns + 1);
+  std::atomic<int64_t> start_ns{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < conns; ++i) {
+    threads.emplace_back([&, i] {
+      std::mt19937_64 rng(0x5eed + 7919 * i + 31 * static_cast<int>(op) + conns);
+      lat[i].reserve(1 << 16);
+      ready.arrive_and_wait();
+      int64_t t0;
+      while ((t0 = start_ns.load(std::memory_order_acquire)) == 0) std::this_thread::yield();
+      const int64_t measure_from = t0 + warmup_ms * 1'000'000;
+      const int64_t end = measure_from + measure_ms * 1'000'000;
+      std::string err;
+      for (int64_t n = 0; n < kMaxOpsPerThread; ++n) {
+        int64_t begin = NowNs();
+        if (begin >= end) break;
+        int64_t id = static_cast<int64_t>(rng() % static_cast<uint64_t>(target.preload));
+        int64_t insert_id = op == Op::kInsert ? g_next_insert_id.fetch_add(1) : 0;
+        bool ok = clients[i]->Run(op, id, insert_id, &err);
+        int64_t took = NowNs() - begin;
+        if (!ok) {
+          ++errors[i];
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.empty()) first_error = err;
+          if (errors[i] > 100) break;
+          continue;
+        }
+        if (begin >= measure_from) {
+          lat[i].push_back(static_cast<uint32_t>(std::min<int64_t>(took, UINT32_MAX)));
+        }
+      }
+    });
+  }
+  ready.arrive_and_wait();
+  const int64_t t0 = NowNs();
+  start_ns.store(t0, std::memory_order_release);
+  std::this_thread::sleep_for(std::chrono::milliseconds(warmup_ms));
+  double srv0 = ProcessCpuSeconds(target.server_pid, target.server_children);
+  double cli0 = SelfCpuSeconds();
+  for (auto& t : threads) t.join();
+  double srv1 = ProcessCpuSeconds(target.server_pid, target.server_children);
+  double cli1 = SelfCpuSeconds();
+  clients.clear();
+
+  CellResult r{target.name(), op, conns};
+  std::vector<uint32_t> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  for (int64_t e : errors) r.errors += e;
+  if (!first_error.empty()) {
+    std::fprintf(stderr, "mongo_load: %s %s x%d: %" PRId64 " errors, first: %s\n", target.name(),
+                 OpName(op), conns, r.errors, first_error.c_str());
+  }
+  if (all.empty()) return r;
+  r.ops_per_s = static_cast<double>(all.size()) / (measure_ms / 1000.0);
+  auto pct = [&](double p) {
+    size_t k = std::min(all.size() - 1, static_cast<size_t>(p * static_cast<double>(all.size())));
+    std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(k), all.end());
+    return all[k] / 1000.0;
+  };
+  r.p50_us = pct(0.50);
+  r.p99_us = pct(0.99);
+  r.p999_us = pct(0.999);
+  // CPU over the measured window plus the threads' wind-down, per measured operation.
+  r.server_cpu_us = target.server_pid > 0 ? (srv1 - srv0) * 1e6 / static_cast<double>(all.size()) : 0;
+  r.client_cpu_us = (cli1 - cli0) * 1e6 / static_cast<double>(all.size());
+  return r;
+}
+
+// ---- command line, report ----
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void PrintRow(const CellResult& r) {
+  std::printf("| %-8s | %-7s | %5d | %10.0f | %8.0f | %8.0f | %8.0f | %8.1f | %8.1f |%s\n",
+              r.target.c_str(), OpName(r.op), r.conns, r.ops_per_s, r.p50_us, r.p99_us, r.p999_us,
+              r.server_cpu_us, r.client_cpu_us,
+              r.errors ? (" errors: " + std::to_string(r.errors)).c_str() : "");
+  std::fflush(stdout);
+}
+
+void PrintSummary(const std::vector<CellResult>& results, const std::vector<int>& conns) {
+  auto find = [&](const std::string& t, Op op, int c) -> const CellResult* {
+    for (const auto& r : results) {
+      if (r.target == t && r.op == op && r.conns == c && r.ops_per_s > 0) return &r;
+    }
+    return nullptr;
+  };
+  std::printf("\nTargets (issue 3): find by _id >= 60%% of the ping rate; >= 1.5x PostgreSQL's "
+              "throughput at 16 connections with a lower p99.\n\n");
+  for (int c : conns) {
+    const CellResult* f = find("amalgam", Op::kFindId, c);
+    const CellResult* p = find("amalgam", Op::kPing, c);
+    if (f && p) {
+      double ratio = f->ops_per_s / p->ops_per_s;
+      std::printf("find_id / ping at %2d connections: %5.1f%%  (%s)\n", c, 100 * ratio,
+                  ratio >= 0.6 ? "met" : "missed");
+    }
+  }
+  std::printf("\n| op | conns | Amalgam/PostgreSQL ops/s | p99 Amalgam | p99 PostgreSQL | target |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | --- |\n");
+  for (Op op : {Op::kPing, Op::kFindId, Op::kFindK, Op::kUpdate, Op::kInsert}) {
+    for (int c : conns) {
+      const CellResult* a = find("amalgam", op, c);
+      const CellResult* g = find("postgres", op, c);
+      if (!a || !g) continue;
+      double ratio = a->ops_per_s / g->ops_per_s;
+      const char* verdict = "";
+      if (c == 16 && op != Op::kPing) {
+        verdict = ratio >= 1.5 && a->p99_us < g->p99_us ? "met" : "missed";
+      }
+      std::printf("| %s | %d | %.2fx | %.0f | %.0f | %s |\n", OpName(op), c, ratio, a->p99_us,
+                  g->p99_us, verdict);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mongo_uri, pg_conninfo;
+  std::string conns_arg = "1,16,64", ops_arg = "ping,find_id,find_k,update,insert";
+  int64_t warmup_ms = 1000, measure_ms = 4000, preload = 100000;
+  int mongo_pid = 0, pg_pid = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--mongo") mongo_uri = value();
+    else if (a == "--pg") pg_conninfo = value();
+    else if (a == "--conns") conns_arg = value();
+    else if (a == "--ops") ops_arg = value();
+    else if (a == "--warmup-ms") warmup_ms = std::atoll(value().c_str());
+    else if (a == "--measure-ms") measure_ms = std::atoll(value().c_str());
+    else if (a == "--preload") preload = std::atoll(value().c_str());
+    else if (a == "--mongo-pid") mongo_pid = std::atoi(value().c_str());
+    else if (a == "--pg-pid") pg_pid = std::atoi(value().c_str());
+    else Die("unknown argument " + a + " (see the comment at the top of bench/mongo_load.cc)");
+  }
+  if (warmup_ms < 0 || warmup_ms > 60'000 || measure_ms <= 0 || measure_ms > 60'000) {
+    Die("--warmup-ms must be in [0, 60000] and --measure-ms in [1, 60000]");
+  }
+  if (preload < 1 || preload > 10'000'000) Die("--preload must be in [1, 10000000]");
+  std::vector<int> conns;
+  for (const auto& c : Split(conns_arg)) {
+    int n = std::atoi(c.c_str());
+    if (n < 1 || n > 256) Die("--conns takes counts in [1, 256]");
+    conns.push_back(n);
+  }
+  std::vector<Op> ops;
+  const std::map<std::string, Op> by_name = {{"ping", Op::kPing}, {"find_id", Op::kFindId},
+                                             {"find_k", Op::kFindK}, {"update", Op::kUpdate},
+                                             {"insert", Op::kInsert}};
+  for (const auto& o : Split(ops_arg)) {
+    auto it = by_name.find(o);
+    if (it == by_name.end()) Die("unknown operation " + o);
+    ops.push_back(it->second);
+  }
+  // Inserts run last: they add documents, and the reads expect exactly one match per key.
+  std::sort(ops.begin(), ops.end());
+
+  mongoc_init();
+  std::vector<std::unique_ptr<Target>> targets;
+  if (!mongo_uri.empty()) {
+    targets.push_back(std::make_unique<MongoTarget>(mongo_uri));
+    targets.back()->server_pid = mongo_pid;
+  }
+  if (!pg_conninfo.empty()) {
+#ifdef AMALGAM_LOAD_HAVE_PQ
+    targets.push_back(std::make_unique<PgTarget>(pg_conninfo));
+    targets.back()->server_pid = pg_pid;
+    targets.back()->server_children = true;
+#else
+    Die("built without libpq (install libpq-dev: scripts/bench_setup.sh) and rebuild");
+#endif
+  }
+  if (targets.empty()) Die("give --mongo URI and/or --pg CONNINFO");
+
+  for (auto& t : targets) {
+    int64_t t0 = NowNs();
+    t->Load(preload);
+    std::fprintf(stderr, "mongo_load: %s: loaded %" PRId64 " documents in %.1f s\n", t->name(),
+                 preload, (NowNs() - t0) / 1e9);
+  }
+  std::printf("warm-up %" PRId64 " ms, measured %" PRId64 " ms per cell; latency in µs; CPU in µs "
+              "per operation (server: from /proc; client: this process)\n\n",
+              warmup_ms, measure_ms);
+  std::printf("| target   | op      | conns |      ops/s |   p50 µs |   p99 µs | p99.9 µs | srv CPU  | cli CPU  |\n");
+  std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  std::vector<CellResult> results;
+  for (Op op : ops) {
+    for (int c : conns) {
+      for (auto& t : targets) {
+        results.push_back(RunCell(*t, op, c, warmup_ms, measure_ms));
+        PrintRow(results.back());
+      }
+    }
+  }
+  PrintSummary(results, conns);
+  mongoc_cleanup();
+  int64_t errors = 0;
+  for (const auto& r : results) errors += r.errors;
+  return errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what only the benchmarks need (scripts/bench.sh mongo): PostgreSQL 15 to compare
+# against, libpq to talk to it, and the MongoDB C driver the load tool is built on. Idempotent:
+# a machine that already has them only pays for one dpkg query. Neither scripts/setup.sh nor the
+# tests call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(postgresql-15 libpq-dev libmongoc-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench_setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts a cluster on port 5432 when it installs postgresql-15; the benchmark starts its
+  # own in a temporary directory, so stop the packaged one rather than leave it competing.
+  if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 main .* online'; then
+    $SUDO pg_ctlcluster 15 main stop || true
+  fi
+  # An existing build configured without libpq finds it on its next configure.
+  if [ -f build/CMakeCache.txt ]; then touch bench/CMakeLists.txt; fi
+else
+  echo "bench_setup: all packages present"
+fi

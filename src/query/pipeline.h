@@ -1,0 +1,107 @@
+#pragma once
+// Pipeline: MongoDB aggregation pipelines, compiled once and run as a chain of executor Stages
+// (query/executor.h) over an input Stage.
+//
+//   PipelineContext pctx;
+//   pctx.variables = let;  // copied
+//   AMALGAM_ASSIGN_OR_RETURN(query::Pipeline p, query::Pipeline::Compile(stages_array, pctx));
+//   // Leading $match/$sort/$skip/$limit may run in the find-style access path instead:
+//   const query::AccessPrefix& pre = p.access_prefix();
+//   std::unique_ptr<Stage> out = p.Build(std::move(access_stage), pre.stages);
+//
+// Stages (MongoDB 7.0 semantics): $match, $project, $addFields/$set, $unset, $sort (a $limit right
+// after it makes it a top-k sort), $limit, $skip, $count, $group, $unwind, $replaceRoot,
+// $replaceWith, $sortByCount, $sample, $facet, $documents. Accumulators of $group: $sum $avg $min
+// $max $first $last $push $addToSet $count $mergeObjects $stdDevPop $stdDevSamp $firstN $lastN
+// $maxN $minN (n a constant).
+//
+// Output order: documents keep input order through streaming stages; $group emits its groups in
+// the order their first document arrived (MongoDB leaves it unspecified); $sort is stable.
+//
+// Compile errors carry MongoDB's codes through MongoCodedError (query/projection.h): the registry
+// row for the code when there is one, else kBadValue with MongoDB's message. Among them:
+//   40323 "A pipeline stage specification object must contain exactly one field."
+//   40324 "Unrecognized pipeline stage name: '$foo'"
+//   15959 $match not an object; 15973/15976 bad $sort; 15957/15958/5107201 bad $limit;
+//   5107200 bad $skip; 40156/40157/40158/40160 bad $count; 15947/15955/15952/40234/40235/40236/40237/
+//   40238 bad $group; 15981/28809/28810/28811/28812/28818/28822 bad $unwind; 40228-40231 bad
+//   $replaceRoot; 40147-40149 bad $sortByCount; 28745-28749 bad $sample; 40169/40170/40600 bad
+//   $facet; 40602 $documents not first; expression, matcher, projection and sort errors of
+//   their compilers ($project errors prefixed "Invalid $project :: caused by :: ").
+// Run errors: kQueryExceededMemoryLimit (292) when a blocking stage ($sort, $group, $sample,
+// $facet) holds more than memory_limit_bytes and allow_disk_use is false (with allowDiskUse the
+// stage keeps going in memory: there is no spilling yet); 40228 $replaceRoot to a non-object;
+// 40400 $mergeObjects of a non-object; 292/expression evaluation errors.
+//
+// Thread safety: a compiled Pipeline is immutable and may be built into any number of executors
+// from any thread; each executor (Stage) is used by one thread at a time. The Pipeline owns copies
+// of the stage specifications and variables; executors keep them alive.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "bson/document.h"
+#include "common/result.h"
+#include "engine/document_source.h"
+#include "query/executor.h"
+
+namespace amalgam::query {
+
+inline constexpr size_t kDefaultPipelineMemoryLimit = 100u << 20;  // 100 MB per blocking stage
+
+struct PipelineContext {
+  // `let` variables ($$name), as a document of name -> value; copied by Compile.
+  bson::DocView variables;
+  bool allow_disk_use = false;
+  size_t memory_limit_bytes = kDefaultPipelineMemoryLimit;
+  // The pipeline runs against a database ({aggregate: 1}): its first stage must be $documents.
+  bool collectionless = false;
+  // Seed for $sample (0: a random seed per executor).
+  uint64_t random_seed = 0;
+};
+
+// The leading stages the find-style access path can run instead: [$match][$sort][$skip][$limit],
+// each optional, in this order. `stages` is how many pipeline stages they cover (0: none).
+struct AccessPrefix {
+  bson::Document filter;  // {} when no $match
+  bson::Document sort;    // {} when no $sort
+  int64_t skip = 0;
+  int64_t limit = 0;  // 0: none
+  size_t stages = 0;
+};
+
+class Pipeline {
+ public:
+  // Compiles `stages` (an array of stage documents). Errors: see the file comment.
+  static Result<Pipeline> Compile(bson::DocView stages, const PipelineContext& ctx);
+
+  const AccessPrefix& access_prefix() const;
+  // Number of stages (after desugaring $sortByCount into $group + $sort).
+  size_t size() const;
+  // True when the first stage is $documents (the pipeline ignores its input).
+  bool starts_with_documents() const;
+
+  // The executor for stages [from, size()) over `input` (REQUIRES: from <= size()). Rows carry
+  // only documents (no match details). The result keeps this pipeline's state alive.
+  std::unique_ptr<Stage> Build(std::unique_ptr<Stage> input, size_t from = 0) const;
+
+  struct Impl;
+  Pipeline(const Pipeline&);
+  Pipeline& operator=(const Pipeline&);
+  Pipeline(Pipeline&&) noexcept;
+  Pipeline& operator=(Pipeline&&) noexcept;
+  ~Pipeline();
+
+ private:
+  Pipeline();
+  std::shared_ptr<const Impl> impl_;
+};
+
+// A stage returning `docs` in order.
+std::unique_ptr<Stage> MakeVectorStage(std::vector<bson::Document> docs);
+// A stage reading a DocumentSource (which it owns).
+std::unique_ptr<Stage> MakeSourceStage(std::unique_ptr<engine::DocumentSource> source);
+
+}  // namespace amalgam::query
