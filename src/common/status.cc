@@ -4,7 +4,7 @@ namespace amalgam {
 
 Status::Status(ErrorCode code, std::string message) {
   if (code == ErrorCode::kOk) return;
-  state_ = std::make_unique<State>(State{code, std::move(message)});
+  state_ = std::make_unique<State>(State{code, std::move(message), {}});
 }
 
 Status Status::WithContext(std::string_view prefix) const {
@@ -12,7 +12,16 @@ Status Status::WithContext(std::string_view prefix) const {
   std::string msg(prefix);
   msg += ": ";
   msg += state_->message;
-  return Status(state_->code, std::move(msg));
+  Status out(state_->code, std::move(msg));
+  out.state_->details = state_->details;
+  return out;
+}
+
+Status Status::WithDetails(std::string details) const {
+  if (ok()) return Status();
+  Status out(state_->code, state_->message);
+  out.state_->details = std::move(details);
+  return out;
 }
 
 std::string Status::ToString() const {

@@ -38,6 +38,13 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is "<prefix>: <message>". OK stays OK.
   Status WithContext(std::string_view prefix) const;
 
+  // Structured detail for the client, as the bytes of a BSON document whose fields the API
+  // faces add to the error they send (e.g. keyPattern and keyValue of a duplicate key).
+  // Empty when there is none.
+  std::string_view details() const { return state_ ? std::string_view(state_->details) : ""; }
+  // Returns a copy carrying `details` (REQUIRES: BSON document bytes). OK stays OK.
+  Status WithDetails(std::string details) const;
+
   // "OK" or "<CodeName>: <message>", for logs and test failures.
   std::string ToString() const;
 
@@ -48,6 +55,7 @@ class [[nodiscard]] Status {
   struct State {
     ErrorCode code;
     std::string message;
+    std::string details;
   };
   std::unique_ptr<State> state_;
 };

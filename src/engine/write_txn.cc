@@ -63,8 +63,12 @@ Status WriteTxn::Insert(const CollectionHandle& coll, bson::DocView doc) {
   std::string key = index::DocumentKey(coll.info->id, id);
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> existing, txn_->GetForUpdate(storage::Cf::kDocuments, key));
   if (existing) {
+    bson::Builder details;
+    details.StartDocument("keyPattern").AppendInt32("_id", 1).EndDocument();
+    details.AppendDocument("keyValue", IdDocument(doc).view());
     return Status(ErrorCode::kDuplicateKey, "E11000 duplicate key error collection: " + coll.info->ns() +
-                                                " index: _id_ dup key: " + bson::ToShellString(IdDocument(doc).view()));
+                                                " index: _id_ dup key: " + bson::ToShellString(IdDocument(doc).view()))
+        .WithDetails(std::move(details).Finish().release());
   }
   AMALGAM_RETURN_IF_ERROR(txn_->Put(storage::Cf::kDocuments, key, doc.bytes_view()));
   std::vector<bool> multikey(coll.indexes.size(), false);

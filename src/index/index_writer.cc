@@ -21,9 +21,26 @@ std::string DuplicateKeyText(const KeyGenerator& gen, const storage::EncodedKey&
 
 namespace {
 
+// {keyPattern, keyValue} of a duplicate key, as MongoDB's write errors carry them.
+std::string DuplicateKeyDetails(const KeyGenerator& gen, const storage::EncodedKey& key) {
+  bson::Builder b;
+  b.AppendDocument("keyPattern", gen.spec().key_pattern.view());
+  b.StartDocument("keyValue");
+  auto decoded = storage::DecodeKey(key.key, key.typebits, gen.directions());
+  if (decoded.ok()) {
+    size_t i = 0;
+    for (const bson::Element& e : decoded->view()) {
+      if (i < gen.spec().fields.size()) b.AppendValue(gen.spec().fields[i++].path.dotted(), e.value);
+    }
+  }
+  b.EndDocument();
+  return std::move(b).Finish().release();
+}
+
 Status DuplicateKey(std::string_view ns, const KeyGenerator& gen, const storage::EncodedKey& key) {
   return Status(ErrorCode::kDuplicateKey, "E11000 duplicate key error collection: " + std::string(ns) +
-                                              " index: " + gen.spec().name + " dup key: " + DuplicateKeyText(gen, key));
+                                              " index: " + gen.spec().name + " dup key: " + DuplicateKeyText(gen, key))
+      .WithDetails(DuplicateKeyDetails(gen, key));
 }
 
 bool Contains(const std::vector<storage::EncodedKey>& sorted, const storage::EncodedKey& k) {

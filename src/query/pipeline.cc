@@ -47,7 +47,8 @@ Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StageP
   size_t position = 0;
   for (const bson::Element& e : stages) {
     if (e.value.type() != BsonType::kDocument || e.value.AsDocument().CountElements() != 1) {
-      return MongoCodedError(40323, "A pipeline stage specification object must contain exactly one field.");
+      return MongoCodedError(
+          40323, "A pipeline stage specification object must contain exactly one field.");
     }
     const bson::Element stage = *e.value.AsDocument().begin();
     const StageRow* row = nullptr;
@@ -55,7 +56,8 @@ Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StageP
       if (r.name == stage.name) row = &r;
     }
     if (row == nullptr) {
-      return MongoCodedError(40324, "Unrecognized pipeline stage name: '" + std::string(stage.name) + "'");
+      return MongoCodedError(40324,
+                             "Unrecognized pipeline stage name: '" + std::string(stage.name) + "'");
     }
     ParseEnv sub = env;
     sub.position = position++;
@@ -64,8 +66,8 @@ Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StageP
   return Status::OK();
 }
 
-std::unique_ptr<Stage> BuildChain(const std::vector<StagePtr>& specs, size_t from, std::unique_ptr<Stage> input,
-                                  const ExecEnv& env) {
+std::unique_ptr<Stage> BuildChain(const std::vector<StagePtr>& specs, size_t from,
+                                  std::unique_ptr<Stage> input, const ExecEnv& env) {
   for (size_t i = from; i < specs.size(); ++i) input = specs[i]->Make(std::move(input), env);
   return input;
 }
@@ -73,7 +75,8 @@ std::unique_ptr<Stage> BuildChain(const std::vector<StagePtr>& specs, size_t fro
 Status MemoryLimitError(std::string_view what, size_t limit) {
   return Status(ErrorCode::kQueryExceededMemoryLimit,
                 std::string(what) + " exceeded memory limit of " + std::to_string(limit) +
-                    " bytes, but did not opt in to external sorting. Aborting operation. Pass allowDiskUse:true "
+                    " bytes, but did not opt in to external sorting. Aborting operation. Pass "
+                    "allowDiskUse:true "
                     "to opt in.");
 }
 
@@ -82,7 +85,8 @@ std::vector<std::string> SplitDotted(std::string_view path) {
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    parts.emplace_back(path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    parts.emplace_back(
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) return parts;
     start = dot + 1;
   }
@@ -119,7 +123,8 @@ bson::Value GetField(bson::DocView doc, const std::vector<std::string>& parts) {
 
 namespace {
 
-void AppendNew(bson::Builder& b, const std::vector<std::string>& parts, size_t i, const bson::Value& v) {
+void AppendNew(bson::Builder& b, const std::vector<std::string>& parts, size_t i,
+               const bson::Value& v) {
   if (i + 1 == parts.size()) {
     b.AppendValue(parts[i], v);
     return;
@@ -129,7 +134,8 @@ void AppendNew(bson::Builder& b, const std::vector<std::string>& parts, size_t i
   b.EndDocument();
 }
 
-void SetIn(bson::Builder& b, bson::DocView doc, const std::vector<std::string>& parts, size_t i, const bson::Value& v) {
+void SetIn(bson::Builder& b, bson::DocView doc, const std::vector<std::string>& parts, size_t i,
+           const bson::Value& v) {
   bool found = false;
   for (const bson::Element& e : doc) {
     if (e.name != parts[i]) {
@@ -169,7 +175,8 @@ class VectorStage final : public Stage {
 
 class SourceStage final : public Stage {
  public:
-  explicit SourceStage(std::unique_ptr<engine::DocumentSource> source) : source_(std::move(source)) {}
+  explicit SourceStage(std::unique_ptr<engine::DocumentSource> source)
+      : source_(std::move(source)) {}
   Result<bool> Next(Row* row) override {
     row->details = MatchDetails();
     return source_->Next(&row->doc);
@@ -181,7 +188,8 @@ class SourceStage final : public Stage {
 
 }  // namespace
 
-bson::Document SetField(bson::DocView doc, const std::vector<std::string>& parts, const bson::Value& v) {
+bson::Document SetField(bson::DocView doc, const std::vector<std::string>& parts,
+                        const bson::Value& v) {
   bson::Builder b;
   SetIn(b, doc, parts, 0, v);
   return std::move(b).Finish();
@@ -263,8 +271,10 @@ Result<Pipeline> Pipeline::Compile(bson::DocView stages, const PipelineContext& 
   }
   impl->starts_with_documents = !impl->specs.empty() && impl->specs[0]->name() == "$documents";
   if (ctx.collectionless && !impl->starts_with_documents) {
-    std::string first = impl->specs.empty() ? "an empty pipeline" : "'" + std::string(impl->specs[0]->name()) + "'";
-    return Status(ErrorCode::kInvalidNamespace, "{aggregate: 1} is not valid for " + first + "; a collection is required.");
+    std::string first =
+        impl->specs.empty() ? "an empty pipeline" : "'" + std::string(impl->specs[0]->name()) + "'";
+    return Status(ErrorCode::kInvalidNamespace,
+                  "{aggregate: 1} is not valid for " + first + "; a collection is required.");
   }
   ComputePrefix(impl.get(), ctx.collectionless || impl->starts_with_documents);
   Pipeline p;

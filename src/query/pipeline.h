@@ -13,7 +13,7 @@
 // after it makes it a top-k sort), $limit, $skip, $count, $group, $unwind, $replaceRoot,
 // $replaceWith, $sortByCount, $sample, $facet, $documents. Accumulators of $group: $sum $avg $min
 // $max $first $last $push $addToSet $count $mergeObjects $stdDevPop $stdDevSamp $firstN $lastN
-// $maxN $minN (n a constant).
+// $maxN $minN $top $bottom $topN $bottomN (n a constant).
 //
 // Output order: documents keep input order through streaming stages; $group emits its groups in
 // the order their first document arrived (MongoDB leaves it unspecified); $sort is stable.
@@ -23,11 +23,12 @@
 //   40323 "A pipeline stage specification object must contain exactly one field."
 //   40324 "Unrecognized pipeline stage name: '$foo'"
 //   15959 $match not an object; 15973/15976 bad $sort; 15957/15958/5107201 bad $limit;
-//   5107200 bad $skip; 40156/40157/40158/40160 bad $count; 15947/15955/15952/40234/40235/40236/40237/
-//   40238 bad $group; 15981/28809/28810/28811/28812/28818/28822 bad $unwind; 40228-40231 bad
-//   $replaceRoot; 40147-40149 bad $sortByCount; 28745-28749 bad $sample; 40169/40170/40600 bad
-//   $facet; 40602 $documents not first; expression, matcher, projection and sort errors of
-//   their compilers ($project errors prefixed "Invalid $project :: caused by :: ").
+//   5107200 bad $skip; 40156/40157/40158/40160 bad $count;
+//   15947/15955/15952/40234/40235/40236/40237/ 40238 bad $group;
+//   15981/28809/28810/28811/28812/28818/28822 bad $unwind; 40228-40231 bad $replaceRoot;
+//   40147-40149 bad $sortByCount; 28745-28749 bad $sample; 40169/40170/40600 bad $facet; 40602
+//   $documents not first; expression, matcher, projection and sort errors of their compilers
+//   ($project errors prefixed "Invalid $project :: caused by :: ").
 // Run errors: kQueryExceededMemoryLimit (292) when a blocking stage ($sort, $group, $sample,
 // $facet) holds more than memory_limit_bytes and allow_disk_use is false (with allowDiskUse the
 // stage keeps going in memory: there is no spilling yet); 40228 $replaceRoot to a non-object;

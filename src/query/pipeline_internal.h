@@ -43,7 +43,8 @@ struct ParseEnv {
 
 // Parses one stage's argument; may append several specs (desugaring). REQUIRES: `arg` outlives
 // the specs (the pipeline owns the bytes).
-using StageParser = Status (*)(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+using StageParser = Status (*)(const bson::Value& arg, const ParseEnv& env,
+                               std::vector<StagePtr>* out);
 
 // Parsers by family (pipeline_stages.cc, pipeline_group.cc).
 Status ParseMatch(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
@@ -68,13 +69,10 @@ Status ParseSortByCount(const bson::Value& arg, const ParseEnv& env, std::vector
 Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StagePtr>* out);
 
 // Builds the chain of `specs` [from, end) over `input`.
-std::unique_ptr<Stage> BuildChain(const std::vector<StagePtr>& specs, size_t from, std::unique_ptr<Stage> input,
-                                  const ExecEnv& env);
+std::unique_ptr<Stage> BuildChain(const std::vector<StagePtr>& specs, size_t from,
+                                  std::unique_ptr<Stage> input, const ExecEnv& env);
 
 // Specs the pipeline inspects (access prefix, $sort + $limit coalescing).
-struct MatchInfo {
-  bson::DocView filter;
-};
 // Returns the filter if `spec` is a $match, the sort if a $sort, the count if $skip/$limit.
 bool AsMatch(const StageSpec& spec, bson::DocView* filter);
 bool AsSort(const StageSpec& spec, bson::DocView* sort);
@@ -89,7 +87,8 @@ Status MemoryLimitError(std::string_view what, size_t limit);
 // Documents.
 // A document equal to `doc` with the field at `parts` set to `v` (created, with intermediate
 // documents, when missing; a non-document on the way is replaced). `v` missing removes it.
-bson::Document SetField(bson::DocView doc, const std::vector<std::string>& parts, const bson::Value& v);
+bson::Document SetField(bson::DocView doc, const std::vector<std::string>& parts,
+                        const bson::Value& v);
 // The value at `parts` following documents only (no array traversal); missing if absent.
 bson::Value GetField(bson::DocView doc, const std::vector<std::string>& parts);
 std::vector<std::string> SplitDotted(std::string_view path);

@@ -19,7 +19,9 @@ namespace {
 class SampleStage final : public Stage {
  public:
   SampleStage(std::unique_ptr<Stage> in, int64_t size, const ExecEnv& env)
-      : in_(std::move(in)), size_(size), mem_(env.limit()),
+      : in_(std::move(in)),
+        size_(size),
+        mem_(env.limit()),
         rng_(env.random_seed ? env.random_seed : std::random_device{}()) {}
   Result<bool> Next(Row* row) override {
     if (!loaded_) {
@@ -103,14 +105,16 @@ class DocumentsStage final : public Stage {
     ectx.root = empty.view();
     AMALGAM_ASSIGN_OR_RETURN(ExprValue v, expr_->Evaluate(ectx));
     if (v.value().type() != BsonType::kArray) {
-      return MongoCodedError(5858203, "error during $documents evaluation: an array is expected, got " +
-                                          TypeNameOf(v.value()));
+      return MongoCodedError(
+          5858203,
+          "error during $documents evaluation: an array is expected, got " + TypeNameOf(v.value()));
     }
     for (const bson::Element& e : v.value().AsDocument()) {
       if (e.value.type() != BsonType::kDocument) {
-        return MongoCodedError(40228, "'newRoot' expression must evaluate to an object, but resulting value was: " +
-                                          TypeNameOf(e.value) + ". Type of resulting value: '" + TypeNameOf(e.value) +
-                                          "'.");
+        return MongoCodedError(
+            40228, "'newRoot' expression must evaluate to an object, but resulting value was: " +
+                       TypeNameOf(e.value) + ". Type of resulting value: '" + TypeNameOf(e.value) +
+                       "'.");
       }
       docs_.emplace_back(e.value.AsDocument());
     }
@@ -170,9 +174,10 @@ class FacetStage final : public Stage {
         if (!more) break;
         b.AppendDocument(ab.Next(), out.doc.view());
         if (b.size() > bson::kMaxUserDocumentSize) {
-          return MongoCodedError(4031700, "document constructed by $facet is " + std::to_string(b.size()) +
-                                              " bytes, which exceeds the limit of " +
-                                              std::to_string(bson::kMaxUserDocumentSize) + " bytes");
+          return MongoCodedError(4031700,
+                                 "document constructed by $facet is " + std::to_string(b.size()) +
+                                     " bytes, which exceeds the limit of " +
+                                     std::to_string(bson::kMaxUserDocumentSize) + " bytes");
         }
       }
       b.EndArray();
@@ -210,11 +215,14 @@ Status ParseSample(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr
   bool have = false;
   int64_t size = 0;
   for (const bson::Element& e : arg.AsDocument()) {
-    if (e.name != "size") return MongoCodedError(28748, "unrecognized option to $sample: " + std::string(e.name));
-    if (!e.value.IsNumber()) return MongoCodedError(28746, "size argument to $sample must be a number");
+    if (e.name != "size")
+      return MongoCodedError(28748, "unrecognized option to $sample: " + std::string(e.name));
+    if (!e.value.IsNumber())
+      return MongoCodedError(28746, "size argument to $sample must be a number");
     double d = e.value.NumberAsDouble();
     if (d < 0) return MongoCodedError(28747, "size argument to $sample must not be negative");
-    size = e.value.type() == BsonType::kInt64 ? e.value.AsInt64() : static_cast<int64_t>(std::min(d, 9.2e18));
+    size = e.value.type() == BsonType::kInt64 ? e.value.AsInt64()
+                                              : static_cast<int64_t>(std::min(d, 9.2e18));
     have = true;
   }
   if (!have) return MongoCodedError(28749, "$sample stage must specify a size");
@@ -223,7 +231,8 @@ Status ParseSample(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr
 }
 
 Status ParseDocuments(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
-  if (env.in_facet) return MongoCodedError(40600, "$documents is not allowed to be used within a $facet stage");
+  if (env.in_facet)
+    return MongoCodedError(40600, "$documents is not allowed to be used within a $facet stage");
   if (env.position != 0) {
     return MongoCodedError(40602, "$documents is only valid as the first stage in a pipeline");
   }
@@ -235,9 +244,12 @@ Status ParseDocuments(const bson::Value& arg, const ParseEnv& env, std::vector<S
 }
 
 Status ParseFacet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
-  if (env.in_facet) return MongoCodedError(40600, "$facet is not allowed to be used within a $facet stage");
+  if (env.in_facet)
+    return MongoCodedError(40600, "$facet is not allowed to be used within a $facet stage");
   if (arg.type() != BsonType::kDocument || arg.AsDocument().empty()) {
-    return MongoCodedError(40169, "the $facet specification must be a non-empty object, but found: " + TypeNameOf(arg));
+    return MongoCodedError(
+        40169,
+        "the $facet specification must be a non-empty object, but found: " + TypeNameOf(arg));
   }
   std::vector<Facet> facets;
   for (const bson::Element& e : arg.AsDocument()) {
@@ -246,8 +258,8 @@ Status ParseFacet(const bson::Value& arg, const ParseEnv& env, std::vector<Stage
       return MongoCodedError(40173, "facet names may not contain '.': " + std::string(e.name));
     }
     if (e.value.type() != BsonType::kArray) {
-      return MongoCodedError(40170, "arguments to $facet must be arrays, " + std::string(e.name) + " is type " +
-                                        TypeNameOf(e.value));
+      return MongoCodedError(40170, "arguments to $facet must be arrays, " + std::string(e.name) +
+                                        " is type " + TypeNameOf(e.value));
     }
     Facet f;
     f.name = std::string(e.name);
@@ -260,7 +272,8 @@ Status ParseFacet(const bson::Value& arg, const ParseEnv& env, std::vector<Stage
     for (size_t i = 0; i + 1 < f.specs.size(); ++i) {
       bson::DocView sort;
       int64_t limit = 0;
-      if (AsSort(*f.specs[i], &sort) && AsLimit(*f.specs[i + 1], &limit)) f.specs[i] = WithTopK(*f.specs[i], limit);
+      if (AsSort(*f.specs[i], &sort) && AsLimit(*f.specs[i + 1], &limit))
+        f.specs[i] = WithTopK(*f.specs[i], limit);
     }
     facets.push_back(std::move(f));
   }

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
+#include <optional>
 
 #include "bson/builder.h"
 #include "bson/json.h"
@@ -94,7 +96,8 @@ Status AddUpdateStyleStage(std::string_view name, const bson::Value& arg, const 
   b.AppendValue(name, arg);
   b.EndDocument();
   auto holder = std::make_shared<bson::Document>(std::move(b).Finish());
-  AMALGAM_ASSIGN_OR_RETURN(update_internal::Pipeline p, update_internal::ParsePipeline(holder->view(), env.variables));
+  AMALGAM_ASSIGN_OR_RETURN(update_internal::Pipeline p,
+                           update_internal::ParsePipeline(holder->view(), env.variables));
   auto shared = std::make_shared<update_internal::Pipeline>(std::move(p));
   out->push_back(std::make_shared<TransformSpec>(name, [holder, shared](bson::DocView doc) {
     return update_internal::RunPipeline(*shared, doc);
@@ -103,7 +106,8 @@ Status AddUpdateStyleStage(std::string_view name, const bson::Value& arg, const 
 }
 
 Status Prefixed(std::string_view stage, const Status& st) {
-  return Status(st.code(), "Invalid " + std::string(stage) + " :: caused by :: " + std::string(st.message()));
+  return Status(st.code(),
+                "Invalid " + std::string(stage) + " :: caused by :: " + std::string(st.message()));
 }
 
 // ---- $sort ----------------------------------------------------------------------------------
@@ -130,7 +134,8 @@ class SortStage final : public Stage {
     std::stable_sort(order_.begin(), order_.end(), [this](size_t a, size_t b) {
       return spec_->CompareKeys(keys_[a].view(), keys_[b].view()) < 0;
     });
-    if (limit_ > 0 && order_.size() > static_cast<size_t>(limit_)) order_.resize(static_cast<size_t>(limit_));
+    if (limit_ > 0 && order_.size() > static_cast<size_t>(limit_))
+      order_.resize(static_cast<size_t>(limit_));
   }
   Status Load() {
     size_t bytes = 0;
@@ -213,7 +218,8 @@ Result<int64_t> NonNegativeInteger(const bson::Value& v, std::string_view stage,
   std::string shown = ValueString(v);
   std::string prefix = "invalid argument to " + std::string(stage) + " stage: ";
   if (!v.IsNumber()) {
-    return MongoCodedError(code, prefix + "Expected a number in: " + std::string(stage) + ": " + shown);
+    return MongoCodedError(code,
+                           prefix + "Expected a number in: " + std::string(stage) + ": " + shown);
   }
   int64_t n = 0;
   if (v.type() == BsonType::kInt64) {
@@ -223,12 +229,14 @@ Result<int64_t> NonNegativeInteger(const bson::Value& v, std::string_view stage,
   } else {
     double d = v.NumberAsDouble();
     if (std::isnan(d) || d != std::trunc(d) || std::fabs(d) >= 9.2e18) {
-      return MongoCodedError(code, prefix + "Expected an integer: " + std::string(stage) + ": " + shown);
+      return MongoCodedError(code,
+                             prefix + "Expected an integer: " + std::string(stage) + ": " + shown);
     }
     n = static_cast<int64_t>(d);
   }
   if (n < 0) {
-    return MongoCodedError(code, prefix + "Expected a non-negative number in: " + std::string(stage) + ": " + shown);
+    return MongoCodedError(
+        code, prefix + "Expected a non-negative number in: " + std::string(stage) + ": " + shown);
   }
   return n;
 }
@@ -237,7 +245,8 @@ Result<int64_t> NonNegativeInteger(const bson::Value& v, std::string_view stage,
 
 class CountStage final : public Stage {
  public:
-  CountStage(std::unique_ptr<Stage> in, const std::string* field) : in_(std::move(in)), field_(field) {}
+  CountStage(std::unique_ptr<Stage> in, const std::string* field)
+      : in_(std::move(in)), field_(field) {}
   Result<bool> Next(Row* row) override {
     if (done_) return false;
     done_ = true;
@@ -362,7 +371,8 @@ class UnwindSpec final : public StageSpec {
 
 Result<std::vector<std::string>> UnwindPath(std::string_view path, std::string_view shown) {
   if (path.empty() || path[0] != '$') {
-    return MongoCodedError(28818, "path option to $unwind stage should be prefixed with a '$': " + std::string(shown));
+    return MongoCodedError(
+        28818, "path option to $unwind stage should be prefixed with a '$': " + std::string(shown));
   }
   AMALGAM_RETURN_IF_ERROR(ValidateFieldPathForProjection(path.substr(1)));
   return SplitDotted(path.substr(1));
@@ -388,14 +398,18 @@ Status ParseProject(const bson::Value& arg, const ParseEnv& env, std::vector<Sta
     return MongoCodedError(15969, "$project specification must be an object");
   }
   if (arg.AsDocument().empty()) {
-    return MongoCodedError(51272, "Invalid $project :: caused by :: projection specification must have at least one field");
+    return MongoCodedError(
+        51272,
+        "Invalid $project :: caused by :: projection specification must have at least one field");
   }
   ProjectionOptions popts;
   popts.variables = env.variables;
   Result<Projection> p = Projection::Compile(arg.AsDocument(), popts);
   if (!p.ok()) return Prefixed("$project", p.status());
   if (p->has_positional()) {
-    return MongoCodedError(31324, "Invalid $project :: caused by :: Cannot use positional projection in aggregation projection");
+    return MongoCodedError(31324,
+                           "Invalid $project :: caused by :: Cannot use positional projection in "
+                           "aggregation projection");
   }
   auto shared = std::make_shared<const Projection>(std::move(p).value());
   out->push_back(std::make_shared<TransformSpec>("$project", [shared](bson::DocView doc) {
@@ -406,14 +420,16 @@ Status ParseProject(const bson::Value& arg, const ParseEnv& env, std::vector<Sta
 
 Status ParseAddFields(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
   if (arg.type() != BsonType::kDocument) {
-    return MongoCodedError(40272, "$addFields specification stage must be an object, got " + TypeNameOf(arg));
+    return MongoCodedError(
+        40272, "$addFields specification stage must be an object, got " + TypeNameOf(arg));
   }
   return AddUpdateStyleStage("$addFields", arg, env, out);
 }
 
 Status ParseSet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
   if (arg.type() != BsonType::kDocument) {
-    return MongoCodedError(40272, "$set specification stage must be an object, got " + TypeNameOf(arg));
+    return MongoCodedError(40272,
+                           "$set specification stage must be an object, got " + TypeNameOf(arg));
   }
   return AddUpdateStyleStage("$set", arg, env, out);
 }
@@ -421,11 +437,14 @@ Status ParseSet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePt
 Status ParseUnset(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
   if (arg.type() == BsonType::kArray) {
     if (arg.AsDocument().empty()) {
-      return MongoCodedError(31119, "$unset specification must be a string or an array with at least one field");
+      return MongoCodedError(
+          31119, "$unset specification must be a string or an array with at least one field");
     }
     for (const bson::Element& e : arg.AsDocument()) {
       if (e.value.type() != BsonType::kString) {
-        return MongoCodedError(31120, "$unset specification must be a string or an array containing only string values");
+        return MongoCodedError(
+            31120,
+            "$unset specification must be a string or an array containing only string values");
       }
     }
   } else if (arg.type() != BsonType::kString) {
@@ -440,34 +459,40 @@ Status ParseReplaceRootCommon(std::string_view stage, const bson::Value& root, c
   pctx.variables = env.variables;
   AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<Expression> e, Expression::Parse(root, pctx));
   std::shared_ptr<const Expression> expr(std::move(e));
-  out->push_back(std::make_shared<TransformSpec>(stage, [expr](bson::DocView doc) -> Result<bson::Document> {
-    ExprEvalContext ectx;
-    ectx.root = doc;
-    AMALGAM_ASSIGN_OR_RETURN(ExprValue v, expr->Evaluate(ectx));
-    if (v.value().type() != BsonType::kDocument) {
-      std::string shown = ValueString(v.value());
-      return MongoCodedError(40228, "'replacement document' must evaluate to an object, but resulting value was: " +
-                                        shown + ". Type of resulting value: '" + TypeNameOf(v.value()) +
-                                        "'. Input document: " + bson::ToShellString(doc));
-    }
-    return bson::Document(v.value().AsDocument());
-  }));
+  out->push_back(
+      std::make_shared<TransformSpec>(stage, [expr](bson::DocView doc) -> Result<bson::Document> {
+        ExprEvalContext ectx;
+        ectx.root = doc;
+        AMALGAM_ASSIGN_OR_RETURN(ExprValue v, expr->Evaluate(ectx));
+        if (v.value().type() != BsonType::kDocument) {
+          std::string shown = ValueString(v.value());
+          return MongoCodedError(
+              40228,
+              "'replacement document' must evaluate to an object, but resulting value was: " +
+                  shown + ". Type of resulting value: '" + TypeNameOf(v.value()) +
+                  "'. Input document: " + bson::ToShellString(doc));
+        }
+        return bson::Document(v.value().AsDocument());
+      }));
   return Status::OK();
 }
 
 Status ParseReplaceRoot(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
   if (arg.type() != BsonType::kDocument) {
-    return MongoCodedError(40229, "expected an object as specification for $replaceRoot stage, got " + TypeNameOf(arg));
+    return MongoCodedError(
+        40229,
+        "expected an object as specification for $replaceRoot stage, got " + TypeNameOf(arg));
   }
   bson::Value root;
   for (const bson::Element& e : arg.AsDocument()) {
     if (e.name != "newRoot") {
-      return MongoCodedError(40230, "unrecognized option to $replaceRoot stage: " + std::string(e.name) +
-                                        ", only valid option is 'newRoot'.");
+      return MongoCodedError(40230, "unrecognized option to $replaceRoot stage: " +
+                                        std::string(e.name) + ", only valid option is 'newRoot'.");
     }
     root = e.value;
   }
-  if (root.missing()) return MongoCodedError(40231, "no newRoot specified for the $replaceRoot stage");
+  if (root.missing())
+    return MongoCodedError(40231, "no newRoot specified for the $replaceRoot stage");
   return ParseReplaceRootCommon("$replaceRoot", root, env, out);
 }
 
@@ -479,9 +504,11 @@ Status ParseSort(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr>*
   if (arg.type() != BsonType::kDocument) {
     return MongoCodedError(15973, "the $sort key specification must be an object");
   }
-  if (arg.AsDocument().empty()) return MongoCodedError(15976, "$sort stage must have at least one sort key");
+  if (arg.AsDocument().empty())
+    return MongoCodedError(15976, "$sort stage must have at least one sort key");
   AMALGAM_ASSIGN_OR_RETURN(SortSpec spec, SortSpec::Compile(arg.AsDocument()));
-  out->push_back(std::make_shared<SortSpecStage>(arg.AsDocument(), std::make_shared<const SortSpec>(std::move(spec)), 0));
+  out->push_back(std::make_shared<SortSpecStage>(
+      arg.AsDocument(), std::make_shared<const SortSpec>(std::move(spec)), 0));
   return Status::OK();
 }
 
@@ -499,11 +526,14 @@ Status ParseSkip(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr>*
 }
 
 Status ParseCount(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr>* out) {
-  if (arg.type() != BsonType::kString) return MongoCodedError(40156, "the count field must be a non-empty string");
-  if (arg.AsString().empty()) return MongoCodedError(40157, "the count field must be a non-empty string");
+  if (arg.type() != BsonType::kString)
+    return MongoCodedError(40156, "the count field must be a non-empty string");
+  if (arg.AsString().empty())
+    return MongoCodedError(40157, "the count field must be a non-empty string");
   std::string_view f = arg.AsString();
   if (f[0] == '$') return MongoCodedError(40158, "the count field cannot be a $-prefixed path");
-  if (f.find('.') != std::string_view::npos) return MongoCodedError(40160, "the count field cannot contain '.'");
+  if (f.find('.') != std::string_view::npos)
+    return MongoCodedError(40160, "the count field cannot contain '.'");
   out->push_back(std::make_shared<CountSpec>(std::string(f)));
   return Status::OK();
 }
@@ -517,36 +547,45 @@ Status ParseUnwind(const bson::Value& arg, const ParseEnv&, std::vector<StagePtr
     for (const bson::Element& e : arg.AsDocument()) {
       if (e.name == "path") {
         if (e.value.type() != BsonType::kString) {
-          return MongoCodedError(28808, "expected a string as the path for $unwind stage, got " + TypeNameOf(e.value));
+          return MongoCodedError(
+              28808, "expected a string as the path for $unwind stage, got " + TypeNameOf(e.value));
         }
         AMALGAM_ASSIGN_OR_RETURN(o.path, UnwindPath(e.value.AsString(), e.value.AsString()));
         have_path = true;
       } else if (e.name == "preserveNullAndEmptyArrays") {
         if (e.value.type() != BsonType::kBool) {
-          return MongoCodedError(28809, "expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage, got " +
-                                            TypeNameOf(e.value));
+          return MongoCodedError(28809,
+                                 "expected a boolean for the preserveNullAndEmptyArrays option to "
+                                 "$unwind stage, got " +
+                                     TypeNameOf(e.value));
         }
         o.preserve = e.value.AsBool();
       } else if (e.name == "includeArrayIndex") {
         if (e.value.type() != BsonType::kString || e.value.AsString().empty()) {
-          return MongoCodedError(28810, "expected a non-empty string for the includeArrayIndex  option to $unwind stage, got " +
-                                            TypeNameOf(e.value));
+          return MongoCodedError(28810,
+                                 "expected a non-empty string for the includeArrayIndex  option to "
+                                 "$unwind stage, got " +
+                                     TypeNameOf(e.value));
         }
         std::string_view idx = e.value.AsString();
         if (idx[0] == '$') {
-          return MongoCodedError(28822, "includeArrayIndex option to $unwind stage should not be prefixed with a '$': " +
-                                            std::string(idx));
+          return MongoCodedError(
+              28822,
+              "includeArrayIndex option to $unwind stage should not be prefixed with a '$': " +
+                  std::string(idx));
         }
         AMALGAM_RETURN_IF_ERROR(ValidateFieldPathForProjection(idx));
         o.index_path = SplitDotted(idx);
       } else {
-        return MongoCodedError(28811, "unrecognized option to $unwind stage: " + std::string(e.name));
+        return MongoCodedError(28811,
+                               "unrecognized option to $unwind stage: " + std::string(e.name));
       }
     }
     if (!have_path) return MongoCodedError(28812, "no path specified to $unwind stage");
   } else {
-    return MongoCodedError(15981, "expected either a string or an object as specification for $unwind stage, got " +
-                                      TypeNameOf(arg));
+    return MongoCodedError(
+        15981, "expected either a string or an object as specification for $unwind stage, got " +
+                   TypeNameOf(arg));
   }
   out->push_back(std::make_shared<UnwindSpec>(std::move(o)));
   return Status::OK();

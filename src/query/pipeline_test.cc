@@ -62,14 +62,19 @@ Result<std::vector<std::string>> Run(const Case& c, bool use_prefix, const std::
   bson::Document opts = Wrap(c.options, where);
   bson::DocView o = opts.view().Get("v").AsDocument();
   PipelineContext ctx;
-  if (bson::Value v = o.Get("allowDiskUse"); v.type() == bson::BsonType::kBool) ctx.allow_disk_use = v.AsBool();
-  if (bson::Value v = o.Get("memoryLimit"); v.IsNumber()) ctx.memory_limit_bytes = static_cast<size_t>(v.NumberAsDouble());
-  if (bson::Value v = o.Get("let"); v.type() == bson::BsonType::kDocument) ctx.variables = v.AsDocument();
-  if (bson::Value v = o.Get("collectionless"); v.type() == bson::BsonType::kBool) ctx.collectionless = v.AsBool();
+  if (bson::Value v = o.Get("allowDiskUse"); v.type() == bson::BsonType::kBool)
+    ctx.allow_disk_use = v.AsBool();
+  if (bson::Value v = o.Get("memoryLimit"); v.IsNumber())
+    ctx.memory_limit_bytes = static_cast<size_t>(v.NumberAsDouble());
+  if (bson::Value v = o.Get("let"); v.type() == bson::BsonType::kDocument)
+    ctx.variables = v.AsDocument();
+  if (bson::Value v = o.Get("collectionless"); v.type() == bson::BsonType::kBool)
+    ctx.collectionless = v.AsBool();
   ctx.random_seed = 42;
   bson::Document stages = Wrap(c.pipeline, where);
   bson::Value sv = stages.view().Get("v");
-  if (sv.type() != bson::BsonType::kArray) return Status(ErrorCode::kBadValue, "pipeline is not an array");
+  if (sv.type() != bson::BsonType::kArray)
+    return Status(ErrorCode::kBadValue, "pipeline is not an array");
   AMALGAM_ASSIGN_OR_RETURN(Pipeline p, Pipeline::Compile(sv.AsDocument(), ctx));
   std::vector<bson::Document> input = DocsOf(Wrap(c.docs, where));
   size_t from = 0;
@@ -77,7 +82,8 @@ Result<std::vector<std::string>> Run(const Case& c, bool use_prefix, const std::
     const AccessPrefix& pre = p.access_prefix();
     from = pre.stages;
     if (!pre.filter.view().empty()) {
-      AMALGAM_ASSIGN_OR_RETURN(Matcher m, Matcher::Compile(pre.filter.view(), MatchContext{ctx.variables}));
+      AMALGAM_ASSIGN_OR_RETURN(Matcher m,
+                               Matcher::Compile(pre.filter.view(), MatchContext{ctx.variables}));
       std::vector<bson::Document> kept;
       for (bson::Document& d : input) {
         AMALGAM_ASSIGN_OR_RETURN(bool ok, m.Evaluate(d.view()));
@@ -88,11 +94,14 @@ Result<std::vector<std::string>> Run(const Case& c, bool use_prefix, const std::
     if (!pre.sort.view().empty()) {
       AMALGAM_ASSIGN_OR_RETURN(SortSpec s, SortSpec::Compile(pre.sort.view()));
       std::stable_sort(input.begin(), input.end(),
-                       [&](const bson::Document& a, const bson::Document& b) { return s.Compare(a.view(), b.view()) < 0; });
+                       [&](const bson::Document& a, const bson::Document& b) {
+                         return s.Compare(a.view(), b.view()) < 0;
+                       });
     }
     size_t skip = std::min(input.size(), static_cast<size_t>(pre.skip));
     input.erase(input.begin(), input.begin() + static_cast<ptrdiff_t>(skip));
-    if (pre.limit > 0 && input.size() > static_cast<size_t>(pre.limit)) input.resize(static_cast<size_t>(pre.limit));
+    if (pre.limit > 0 && input.size() > static_cast<size_t>(pre.limit))
+      input.resize(static_cast<size_t>(pre.limit));
   }
   std::unique_ptr<Stage> stage = p.Build(MakeVectorStage(std::move(input)), from);
   std::vector<std::string> out;
@@ -117,7 +126,8 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
-void Check(const Case& c, const std::string& key, const std::string& rest, const std::string& where) {
+void Check(const Case& c, const std::string& key, const std::string& rest,
+           const std::string& where) {
   for (bool prefix : {false, true}) {
     std::string how = prefix ? " (access prefix)" : "";
     Result<std::vector<std::string>> got = Run(c, prefix, where);
@@ -125,8 +135,10 @@ void Check(const Case& c, const std::string& key, const std::string& rest, const
       size_t space = rest.find(' ');
       int32_t code = std::stoi(rest.substr(0, space));
       std::string msg = space == std::string::npos ? "" : rest.substr(space + 1);
-      ASSERT_FALSE(got.ok()) << where << how << ": expected error " << rest << ", got\n" << Join(*got);
-      EXPECT_EQ(got.status().code(), MongoCodedError(code, "").code()) << where << how << ": " << got.status().ToString();
+      ASSERT_FALSE(got.ok()) << where << how << ": expected error " << rest << ", got\n"
+                             << Join(*got);
+      EXPECT_EQ(got.status().code(), MongoCodedError(code, "").code())
+          << where << how << ": " << got.status().ToString();
       EXPECT_NE(std::string(got.status().message()).find(msg), std::string::npos)
           << where << how << ": message " << got.status().message() << " lacks " << msg;
       continue;
@@ -180,7 +192,8 @@ int RunFile(const std::filesystem::path& file) {
 TEST(AggregateConformanceTest, MatchesMongoDB70) {
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(AGGREGATE_CONFORMANCE_DIR)) {
-    if (e.path().extension() == ".txt" && e.path().filename() != "README.txt") files.push_back(e.path());
+    if (e.path().extension() == ".txt" && e.path().filename() != "README.txt")
+      files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   ASSERT_FALSE(files.empty());
@@ -198,24 +211,31 @@ Pipeline MustCompile(const std::string& json, PipelineContext ctx = {}) {
 }
 
 TEST(PipelineTest, AccessPrefixTakesLeadingMatchSortSkipLimit) {
-  Pipeline p = MustCompile(R"([{"$match": {"a": 1}}, {"$sort": {"b": -1}}, {"$skip": 2}, {"$limit": 3}, {"$project": {"a": 1}}])");
+  Pipeline p = MustCompile(
+      R"([{"$match": {"a": 1}}, {"$sort": {"b": -1}}, {"$skip": 2}, {"$limit": 3}, {"$project": {"a": 1}}])");
   const AccessPrefix& pre = p.access_prefix();
   EXPECT_EQ(pre.stages, 4u);
-  EXPECT_EQ(bson::ToJson(pre.filter.view()), bson::ToJson(Wrap(R"({"a": 1})", "")
-                                                               .view().Get("v").AsDocument()));
+  EXPECT_EQ(bson::ToJson(pre.filter.view()),
+            bson::ToJson(Wrap(R"({"a": 1})", "").view().Get("v").AsDocument()));
   EXPECT_EQ(pre.skip, 2);
   EXPECT_EQ(pre.limit, 3);
   EXPECT_FALSE(pre.sort.view().empty());
 }
 
 TEST(PipelineTest, AccessPrefixStopsAtOutOfOrderStages) {
-  EXPECT_EQ(MustCompile(R"([{"$limit": 3}, {"$skip": 1}])").access_prefix().stages, 1u);  // the $limit only
-  EXPECT_EQ(MustCompile(R"([{"$match": {}}, {"$limit": 3}, {"$skip": 1}])").access_prefix().stages, 2u);
-  EXPECT_EQ(MustCompile(R"([{"$group": {"_id": 1}}, {"$match": {"a": 1}}])").access_prefix().stages, 0u);
+  EXPECT_EQ(MustCompile(R"([{"$limit": 3}, {"$skip": 1}])").access_prefix().stages,
+            1u);  // the $limit only
+  EXPECT_EQ(MustCompile(R"([{"$match": {}}, {"$limit": 3}, {"$skip": 1}])").access_prefix().stages,
+            2u);
+  EXPECT_EQ(MustCompile(R"([{"$group": {"_id": 1}}, {"$match": {"a": 1}}])").access_prefix().stages,
+            0u);
   EXPECT_EQ(MustCompile(R"([{"$skip": 1}, {"$limit": 2}])").access_prefix().stages, 2u);
   PipelineContext db;
   db.collectionless = true;
-  EXPECT_EQ(MustCompile(R"([{"$documents": [{"a": 1}]}, {"$match": {"a": 1}}])", db).access_prefix().stages, 0u);
+  EXPECT_EQ(MustCompile(R"([{"$documents": [{"a": 1}]}, {"$match": {"a": 1}}])", db)
+                .access_prefix()
+                .stages,
+            0u);
 }
 
 TEST(PipelineTest, BlockingStagesFailPastTheMemoryLimitUnlessDiskUseIsAllowed) {
@@ -225,8 +245,9 @@ TEST(PipelineTest, BlockingStagesFailPastTheMemoryLimitUnlessDiskUseIsAllowed) {
     b.AppendInt32("_id", i).AppendString("s", std::string(100, 'x'));
     docs.push_back(std::move(b).Finish());
   }
-  for (const char* json : {R"([{"$sort": {"s": 1}}])", R"([{"$group": {"_id": "$_id", "v": {"$push": "$s"}}}])",
-                           R"([{"$facet": {"a": [{"$match": {}}]}}])", R"([{"$sample": {"size": 1000}}])"}) {
+  for (const char* json :
+       {R"([{"$sort": {"s": 1}}])", R"([{"$group": {"_id": "$_id", "v": {"$push": "$s"}}}])",
+        R"([{"$facet": {"a": [{"$match": {}}]}}])", R"([{"$sample": {"size": 1000}}])"}) {
     for (bool disk : {false, true}) {
       PipelineContext ctx;
       ctx.memory_limit_bytes = 4096;

@@ -168,3 +168,13 @@ def test_errors(sales, db):
     with pytest.raises(OperationFailure) as e:
         db.command("aggregate", "sales", pipeline=[], cursor={}, bogus=1)
     assert e.value.code == 40415
+
+
+def test_options_hint_allow_disk_use_comment_max_time(sales):
+    sales.create_index("qty")
+    out = list(sales.aggregate([{"$match": {"qty": {"$gte": 3}}}, {"$sort": {"qty": 1}}, {"$project": {"_id": 1}}],
+                               hint="qty_1", allowDiskUse=True, comment="c", maxTimeMS=60000))
+    assert out == [{"_id": 5}, {"_id": 1}, {"_id": 4}]
+    with pytest.raises(OperationFailure) as e:
+        list(sales.aggregate([{"$match": {}}], hint="nope_1"))
+    assert "hint provided does not correspond to an existing index" in str(e.value)

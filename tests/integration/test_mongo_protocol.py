@@ -59,6 +59,7 @@ def test_insert_generates_ids_and_reports_duplicates(mongo):
     with pytest.raises(DuplicateKeyError) as e:
         coll.insert_one({"_id": 1})
     assert "E11000 duplicate key error collection: test.people index: _id_" in str(e.value)
+    assert e.value.details["keyPattern"] == {"_id": 1} and e.value.details["keyValue"] == {"_id": 1}
     with pytest.raises(BulkWriteError) as e:
         coll.insert_many([{"_id": 3}, {"_id": 2}, {"_id": 4}], ordered=False)
     details = e.value.details
@@ -74,6 +75,7 @@ def test_unique_index_and_index_lifecycle(mongo):
     with pytest.raises(DuplicateKeyError) as e:
         coll.insert_one({"email": "a@x"})
     assert "index: email_1 dup key" in str(e.value)
+    assert e.value.details["keyPattern"] == {"email": 1} and e.value.details["keyValue"] == {"email": "a@x"}
     names = [ix["name"] for ix in coll.list_indexes()]
     assert names == ["_id_", "email_1"]
     with pytest.raises(OperationFailure) as e:

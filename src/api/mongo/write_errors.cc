@@ -14,6 +14,7 @@ void WriteErrors::AppendTo(bson::Builder& reply) const {
     reply.StartDocument(a.Next());
     reply.AppendInt32("index", static_cast<int32_t>(e.index));
     reply.AppendInt32("code", MongoCode(e.status));
+    AppendDetails(reply, e.status);
     reply.AppendString("errmsg", e.status.message());
     reply.EndDocument();
   }

@@ -2,6 +2,7 @@
 // $limit run as a find-style access path, so they can use indexes) or, for {aggregate: 1}, over
 // $documents; results through the cursor manager like find.
 #include <chrono>
+#include <optional>
 
 #include "api/mongo/batch.h"
 #include "api/mongo/command.h"
@@ -42,31 +43,38 @@ Result<AggregateOptions> ParseAggregateOptions(bson::DocView cmd) {
       }
       for (const bson::Element& stage : v.AsDocument()) {
         if (stage.value.type() != bson::BsonType::kDocument) {
-          return Status(ErrorCode::kTypeMismatch, "Each element of the 'pipeline' array must be an object");
+          return Status(ErrorCode::kTypeMismatch,
+                        "Each element of the 'pipeline' array must be an object");
         }
       }
       o.pipeline = v.AsDocument();
       have_pipeline = true;
     } else if (e.name == "cursor") {
-      if (v.type() != bson::BsonType::kDocument) return WrongTypeError("aggregate", "cursor", v, "object");
+      if (v.type() != bson::BsonType::kDocument)
+        return WrongTypeError("aggregate", "cursor", v, "object");
       o.has_cursor = true;
       for (const bson::Element& c : v.AsDocument()) {
         if (c.name != "batchSize") {
-          return Status(ErrorCode::kUnknownField, "BSON field 'aggregate.cursor." + std::string(c.name) +
-                                                      "' is an unknown field.");
+          return Status(
+              ErrorCode::kUnknownField,
+              "BSON field 'aggregate.cursor." + std::string(c.name) + "' is an unknown field.");
         }
-        if (!c.value.IsNumber()) return WrongTypeError("aggregate", "cursor.batchSize", c.value, "long");
+        if (!c.value.IsNumber())
+          return WrongTypeError("aggregate", "cursor.batchSize", c.value, "long");
         AMALGAM_ASSIGN_OR_RETURN(o.batch_size, IntegerArg(c.value, "batchSize"));
         if (o.batch_size < 0) {
-          return Status(ErrorCode::kFieldValueOutOfRange, "BSON field 'batchSize' value must be >= 0, actual value '" +
-                                                              std::to_string(o.batch_size) + "'");
+          return Status(ErrorCode::kFieldValueOutOfRange,
+                        "BSON field 'batchSize' value must be >= 0, actual value '" +
+                            std::to_string(o.batch_size) + "'");
         }
       }
     } else if (e.name == "explain") {
-      if (v.type() != bson::BsonType::kBool) return WrongTypeError("aggregate", "explain", v, "bool");
+      if (v.type() != bson::BsonType::kBool)
+        return WrongTypeError("aggregate", "explain", v, "bool");
       o.explain = v.AsBool();
     } else if (e.name == "allowDiskUse") {
-      if (v.type() != bson::BsonType::kBool) return WrongTypeError("aggregate", "allowDiskUse", v, "bool");
+      if (v.type() != bson::BsonType::kBool)
+        return WrongTypeError("aggregate", "allowDiskUse", v, "bool");
       o.allow_disk_use = v.AsBool();
     } else if (e.name == "hint") {
       if (v.type() != bson::BsonType::kDocument && v.type() != bson::BsonType::kString) {
@@ -74,25 +82,29 @@ Result<AggregateOptions> ParseAggregateOptions(bson::DocView cmd) {
       }
       o.hint = v;
     } else if (e.name == "let") {
-      if (v.type() != bson::BsonType::kDocument) return WrongTypeError("aggregate", "let", v, "object");
+      if (v.type() != bson::BsonType::kDocument)
+        return WrongTypeError("aggregate", "let", v, "object");
       o.let = v.AsDocument();
     } else if (e.name == "maxTimeMS") {
       if (!v.IsNumber()) return WrongTypeError("aggregate", "maxTimeMS", v, "int");
       AMALGAM_ASSIGN_OR_RETURN(o.max_time_ms, IntegerArg(v, "maxTimeMS"));
-      if (o.max_time_ms < 0) return Status(ErrorCode::kBadValue, "maxTimeMS value must be non-negative");
+      if (o.max_time_ms < 0)
+        return Status(ErrorCode::kBadValue, "maxTimeMS value must be non-negative");
       if (o.max_time_ms == 0) o.max_time_ms = -1;  // 0 means no limit
     } else if (e.name == "collation" || e.name == "readConcern" || e.name == "writeConcern" ||
-               e.name == "bypassDocumentValidation" || e.name == "fromMongos" || e.name == "needsMerge" ||
-               IsGenericArgument(e.name)) {
+               e.name == "bypassDocumentValidation" || e.name == "fromMongos" ||
+               e.name == "needsMerge" || IsGenericArgument(e.name)) {
       continue;
     } else {
-      return Status(ErrorCode::kUnknownField, "BSON field 'aggregate." + std::string(e.name) + "' is an unknown field.");
+      return Status(ErrorCode::kUnknownField,
+                    "BSON field 'aggregate." + std::string(e.name) + "' is an unknown field.");
     }
   }
   if (!have_pipeline) return MissingFieldError("aggregate", "pipeline");
   if (!o.has_cursor && !o.explain) {
-    return Status(ErrorCode::kFailedToParse,
-                  "The 'cursor' option is required, except for aggregate with the explain argument");
+    return Status(
+        ErrorCode::kFailedToParse,
+        "The 'cursor' option is required, except for aggregate with the explain argument");
   }
   return o;
 }
@@ -104,7 +116,8 @@ class AggregateSource final : public engine::DocumentSource {
   AggregateSource(std::unique_ptr<query::Stage> stage, engine::DocumentSource* access)
       : stage_(std::move(stage)), access_(access) {}
   Result<bool> Next(bson::Document* out) override {
-    if (deadline_ != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() > deadline_) {
+    if (deadline_ != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() > deadline_) {
       return Status(ErrorCode::kMaxTimeMSExpired, "operation exceeded time limit");
     }
     query::Row row;
@@ -139,7 +152,8 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
   if (!collectionless && !pipeline.starts_with_documents()) h = ctx.engine.Find(ctx.db, coll);
   if (!h) {
     // No collection (or not reading one): the pipeline runs over nothing, as in MongoDB.
-    out.source = std::make_unique<AggregateSource>(pipeline.Build(query::MakeVectorStage({}), 0), nullptr);
+    out.source =
+        std::make_unique<AggregateSource>(pipeline.Build(query::MakeVectorStage({}), 0), nullptr);
     return out;
   }
   const query::AccessPrefix& pre = pipeline.access_prefix();
@@ -165,13 +179,14 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
   out.plan = q.plan;
   out.coll = h;
   engine::DocumentSource* access = q.source.get();
-  std::unique_ptr<query::Stage> stage = pipeline.Build(query::MakeSourceStage(std::move(q.source)), out.pushed);
+  std::unique_ptr<query::Stage> stage =
+      pipeline.Build(query::MakeSourceStage(std::move(q.source)), out.pushed);
   out.source = std::make_unique<AggregateSource>(std::move(stage), access);
   return out;
 }
 
-Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOptions& opts, PreparedAggregate& prepared,
-               bson::Builder& r) {
+Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOptions& opts,
+               PreparedAggregate& prepared, bson::Builder& r) {
   r.AppendString("explainVersion", "1");
   r.StartArray("stages");
   bson::ArrayBuilder a(r);
@@ -182,8 +197,9 @@ Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOption
   r.AppendDocument("parsedQuery", prepared.access.filter.view());
   if (prepared.plan) {
     bool blocking_sort = !prepared.access.sort.view().empty() && !prepared.plan->provides_sort;
-    bson::Document plan = DescribePlan(*prepared.coll, *prepared.plan, !prepared.access.filter.view().empty(),
-                                       blocking_sort, false);
+    bson::Document plan =
+        DescribePlan(*prepared.coll, *prepared.plan, !prepared.access.filter.view().empty(),
+                     blocking_sort, false);
     r.AppendDocument("winningPlan", plan.view());
   } else {
     r.StartDocument("winningPlan").AppendString("stage", "EOF").EndDocument();
@@ -215,8 +231,9 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
   } else if (target.type() == bson::BsonType::kString) {
     AMALGAM_ASSIGN_OR_RETURN(coll, CollectionArg(ctx));
   } else {
-    return Status(ErrorCode::kFailedToParse,
-                  "Invalid command format: the 'aggregate' field must specify a collection name or 1");
+    return Status(
+        ErrorCode::kFailedToParse,
+        "Invalid command format: the 'aggregate' field must specify a collection name or 1");
   }
   AMALGAM_ASSIGN_OR_RETURN(AggregateOptions opts, ParseAggregateOptions(ctx.cmd));
   ctx.service.stats().query++;
@@ -226,7 +243,8 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
   pctx.collectionless = collectionless;
   AMALGAM_ASSIGN_OR_RETURN(query::Pipeline pipeline, query::Pipeline::Compile(opts.pipeline, pctx));
   std::string ns = collectionless ? ctx.db + ".$cmd.aggregate" : ctx.db + "." + coll;
-  AMALGAM_ASSIGN_OR_RETURN(PreparedAggregate prepared, Prepare(ctx, coll, collectionless, opts, pipeline));
+  AMALGAM_ASSIGN_OR_RETURN(PreparedAggregate prepared,
+                           Prepare(ctx, coll, collectionless, opts, pipeline));
   if (opts.explain) return Explain(ctx, ns, opts, prepared, r);
   auto cursor = std::make_unique<Cursor>();
   cursor->ns = ns;
@@ -237,7 +255,12 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
     // batchSize 0: an empty first batch and an open cursor; the work starts at getMore.
     cursor->last_used_millis = ctx.service.clock().NowMillis();
     int64_t id = ctx.service.cursors().Register(std::move(cursor));
-    r.StartDocument("cursor").AppendInt64("id", id).AppendString("ns", ns).StartArray("firstBatch").EndArray().EndDocument();
+    r.StartDocument("cursor")
+        .AppendInt64("id", id)
+        .AppendString("ns", ns)
+        .StartArray("firstBatch")
+        .EndArray()
+        .EndDocument();
     return Status::OK();
   }
   int64_t batch = opts.batch_size > 0 ? opts.batch_size : kDefaultFirstBatch;
