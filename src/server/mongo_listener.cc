@@ -30,6 +30,8 @@ namespace {
 constexpr auto kMessageTimeout = std::chrono::seconds(60);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr auto kReapInterval = std::chrono::seconds(60);
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kMaxIdleBuffer = 1u << 20;
 
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
@@ -91,14 +93,15 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
     }
   } unregister{*state, set_id};
 
-  std::vector<uint8_t> message;
-  while (!state->stopping.load()) {
-    uint8_t header[api::mongo::kHeaderSize];
-    conn->idle = true;
-    size_t got = co_await conn->socket.async_read_some(asio::buffer(header, 1), asio::redirect_error(asio::use_awaitable, ec));
-    conn->idle = false;
-    if (ec || got == 0) break;
-    // A message has begun: it must now arrive whole within the timeout.
+  // Bytes received but not yet handled: [begin, end) of `buf`. Most messages arrive in one
+  // read, so a message usually costs one recv and no timer.
+  std::vector<uint8_t> buf(kInitialBuffer);
+  size_t begin = 0, end = 0;
+  bool timer_armed = false;
+  auto arm_timer = [&] {
+    // A message has begun but is not complete: it must now arrive whole within the timeout.
+    if (timer_armed) return;
+    timer_armed = true;
     conn->timer.expires_after(kMessageTimeout);
     std::weak_ptr<Connection> w = conn;
     conn->timer.async_wait([w](const boost::system::error_code& e) {
@@ -108,31 +111,54 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
         c->socket.cancel(ignored);
       }
     });
-    co_await asio::async_read(conn->socket, asio::buffer(header + 1, api::mongo::kHeaderSize - 1),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
-    auto parsed = api::mongo::ParseHeader(std::span<const uint8_t>(header, api::mongo::kHeaderSize));
-    if (!parsed.ok()) {
-      AMALGAM_LOG(kWarning, "mongo") << "closing connection " << cs.connection_id << " from " << cs.peer << ": "
-                                     << parsed.status().message();
-      break;
+  };
+  while (!state->stopping.load()) {
+    size_t need = api::mongo::kHeaderSize;
+    if (end - begin >= api::mongo::kHeaderSize) {
+      auto parsed = api::mongo::ParseHeader(std::span<const uint8_t>(buf.data() + begin, api::mongo::kHeaderSize));
+      if (!parsed.ok()) {
+        AMALGAM_LOG(kWarning, "mongo") << "closing connection " << cs.connection_id << " from " << cs.peer << ": "
+                                       << parsed.status().message();
+        break;
+      }
+      need = static_cast<size_t>(parsed->message_length);
     }
-    message.resize(static_cast<size_t>(parsed->message_length));
-    std::memcpy(message.data(), header, api::mongo::kHeaderSize);
-    co_await asio::async_read(conn->socket, asio::buffer(message.data() + api::mongo::kHeaderSize,
-                                                         message.size() - api::mongo::kHeaderSize),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    conn->timer.cancel();
-    if (ec) break;
+    if (end - begin < need) {
+      // Make room: move the partial message to the front, grow for a large one.
+      if (begin > 0) {
+        std::memmove(buf.data(), buf.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      if (buf.size() < need) buf.resize(need);
+      bool idle = end == 0;
+      if (!idle) arm_timer();
+      conn->idle = idle;
+      size_t got = co_await conn->socket.async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+      conn->idle = false;
+      if (ec || got == 0) break;
+      end += got;
+      continue;
+    }
+    if (timer_armed) {
+      conn->timer.cancel();
+      timer_armed = false;
+    }
     state->commands.Increment();
     bool close = false;
-    std::string reply = state->service.HandleMessage(cs, message, &close);
+    std::string reply = state->service.HandleMessage(cs, std::span<const uint8_t>(buf.data() + begin, need), &close);
+    begin += need;
+    if (begin == end) begin = end = 0;
     if (!reply.empty()) {
       co_await asio::async_write(conn->socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
     }
     if (close) break;
-    if (message.capacity() > (1u << 20)) std::vector<uint8_t>().swap(message);  // do not pin big buffers
+    if (begin == end && buf.size() > kMaxIdleBuffer) {
+      buf.resize(kInitialBuffer);  // do not pin a big buffer on an idle connection
+      buf.shrink_to_fit();
+    }
   }
   conn->timer.cancel();
   conn->socket.shutdown(tcp::socket::shutdown_both, ec);
