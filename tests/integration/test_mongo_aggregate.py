@@ -150,8 +150,7 @@ def test_errors(sales, db):
     with pytest.raises(OperationFailure) as e:
         list(sales.aggregate([{"$foo": 1}]))
     assert "Unrecognized pipeline stage name: '$foo'" in str(e.value)
-    # 2 (BadValue) until common/error_codes.def has a row for MongoDB's location code 40324.
-    assert e.value.code in (40324, 2)
+    assert e.value.code == 40324
     with pytest.raises(OperationFailure) as e:
         db.command("aggregate", "sales", pipeline=[])
     assert e.value.code == 9

@@ -145,7 +145,7 @@ describe('find', () => {
     assert.equal(counted.n, 3);
   });
 
-  it('countDocuments (runs an aggregation)', { todo: 'aggregate is not implemented yet' },
+  it('countDocuments (runs an aggregation)',
     async () => {
       assert.equal(await people.countDocuments({ tags: 'code' }), 3);
     });

@@ -24,11 +24,7 @@ const EXPECTED_REFUSALS = [
 ];
 // Commands amalgamd refuses that MongoDB answers; mongosh tolerates them, so they are reported
 // as diagnostics here (and listed in docs/status.md) instead of failing the test.
-const KNOWN_GAPS = [
-  // getConnectionInfo() counts admin.atlascli documents (is this an Atlas CLI local cluster?)
-  // with countDocuments(), which is an aggregate; mongod returns n: 0.
-  { command: 'aggregate', code: 59, when: (req) => req.aggregate === 'atlascli' },
-];
+const KNOWN_GAPS = [];
 
 const matches = (list, e) => list.some((x) => x.command === e.command && x.code === e.reply.code &&
   (!x.when || x.when(e.request)));
