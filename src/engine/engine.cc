@@ -199,7 +199,8 @@ void Engine::EndTxn(uint64_t epoch) {
   {
     std::lock_guard<std::mutex> lock(epoch_mu_);
     auto it = active_by_epoch_.find(epoch);
-    if (it != active_by_epoch_.end() && --it->second == 0) active_by_epoch_.erase(it);
+    // The current epoch's entry stays at zero (no allocation per transaction); older ones go.
+    if (it != active_by_epoch_.end() && --it->second == 0 && epoch != epoch_) active_by_epoch_.erase(it);
   }
   epoch_cv_.notify_all();
 }
@@ -207,6 +208,9 @@ void Engine::EndTxn(uint64_t epoch) {
 void Engine::DrainOlderTxns() {
   std::unique_lock<std::mutex> lock(epoch_mu_);
   uint64_t target = ++epoch_;
+  for (auto it = active_by_epoch_.begin(); it != active_by_epoch_.end();) {
+    it = (it->first < target && it->second == 0) ? active_by_epoch_.erase(it) : std::next(it);
+  }
   epoch_cv_.wait_for(lock, kDrainTimeout, [&] {
     return active_by_epoch_.empty() || active_by_epoch_.begin()->first >= target;
   });

@@ -113,7 +113,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   return store;
 }
 
+void Store::RecycleTransaction(rocksdb::Transaction* txn) {
+  constexpr size_t kMaxFree = 64;
+  {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    if (free_txns_.size() < kMaxFree) {
+      free_txns_.push_back(txn);
+      return;
+    }
+  }
+  delete txn;
+}
+
 Store::~Store() {
+  for (rocksdb::Transaction* t : free_txns_) delete t;
+  free_txns_.clear();
   if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   cfs_.clear();
@@ -150,7 +164,15 @@ std::unique_ptr<Txn> Store::Begin(const TxnOptions& options) {
   wo.sync = durability_ == Durability::kFsync;
   rocksdb::TransactionOptions to;
   to.lock_timeout = options.lock_timeout_ms;
-  rocksdb::Transaction* t = db_->BeginTransaction(wo, to);
+  rocksdb::Transaction* old = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    if (!free_txns_.empty()) {
+      old = free_txns_.back();
+      free_txns_.pop_back();
+    }
+  }
+  rocksdb::Transaction* t = db_->BeginTransaction(wo, to, old);
   std::shared_ptr<const Snapshot> snap;
   if (options.snapshot) {
     uint64_t visible = LastVisibleSeq();  // read before the snapshot: the snapshot contains it

@@ -23,6 +23,7 @@
 #include "storage/iterator.h"
 
 namespace rocksdb {
+class Transaction;
 class TransactionDB;
 class ColumnFamilyHandle;
 class Snapshot;
@@ -123,6 +124,9 @@ class Store {
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs_[static_cast<int>(c)]; }
   // Reserves `n` consecutive sequence numbers and a commit time not earlier than the last one.
   void ReserveSeqs(uint32_t n, uint64_t* first, int64_t* commit_millis);
+  // Keeps a finished RocksDB transaction object for reuse by a later Begin (RocksDB can
+  // re-initialize one instead of allocating a new one). Takes ownership.
+  void RecycleTransaction(rocksdb::Transaction* txn);
   // Marks a reserved range finished and advances the watermark. An abandoned range (commit
   // failed) keeps holding the watermark back until a later range commits: only then is it
   // certain that a restart will not hand its numbers out again to entries a reader would skip.
@@ -133,6 +137,9 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   Clock* clock_ = nullptr;
   Durability durability_ = Durability::kProcess;
+
+  std::mutex free_mu_;
+  std::vector<rocksdb::Transaction*> free_txns_;  // finished transactions kept for reuse
 
   std::mutex seq_mu_;
   std::condition_variable seq_cv_;

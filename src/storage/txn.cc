@@ -13,7 +13,7 @@ Txn::Txn(Store* store, rocksdb::Transaction* txn, std::shared_ptr<const Snapshot
 
 Txn::~Txn() {
   if (!finished_) txn_->Rollback().PermitUncheckedError();
-  delete txn_;
+  store_->RecycleTransaction(txn_);
 }
 
 Result<std::optional<std::string>> Txn::Get(Cf c, std::string_view key) {
