@@ -53,6 +53,19 @@ TEST(KeyGeneratorTest, CompoundKeysExpandOneArrayAndRejectParallelArrays) {
   EXPECT_NE(r[0].find("cannot index parallel arrays"), std::string::npos) << r[0];
 }
 
+TEST(KeyGeneratorTest, FieldsUnderOneArrayTakeValuesFromTheSameElement) {
+  // MongoDB indexes {"a.x": 1, "a.y": 1} element by element: (1, 2) and (3, 4), not the
+  // cross product, and does not call that parallel arrays.
+  EXPECT_EQ(Keys(R"({"key": {"a.x": 1, "a.y": 1}, "name": "axy"})", R"({"a": [{"x": 1, "y": 2}, {"x": 3, "y": 4}]})"),
+            V({R"({ "0" : 1, "1" : 2 })", R"({ "0" : 3, "1" : 4 })"}));
+  EXPECT_EQ(Keys(R"({"key": {"a.x": 1, "a.y": 1}, "name": "axy"})", R"({"a": [{"x": 1}, {"y": 4}]})"),
+            V({R"({ "0" : null, "1" : 4 })", R"({ "0" : 1, "1" : null })"}));
+  // Different arrays are still parallel.
+  auto r = Keys(R"({"key": {"a.x": 1, "b": 1}, "name": "axb"})", R"({"a": [{"x": 1}], "b": [1, 2]})");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_NE(r[0].find("cannot index parallel arrays"), std::string::npos) << r[0];
+}
+
 TEST(KeyGeneratorTest, SparseSkipsDocumentsWithoutAnyField) {
   EXPECT_EQ(Keys(R"({"key": {"a": 1}, "name": "a", "sparse": true})", R"({"b": 1})"), V{});
   EXPECT_EQ(Keys(R"({"key": {"a": 1}, "name": "a", "sparse": true})", R"({"a": null})"), V({R"({ "0" : null })"}));

@@ -144,12 +144,23 @@ Candidate PlanIndex(const engine::CollectionHandle& coll, size_t pos,
   Candidate c;
   const catalog::IndexSpec& spec = coll.indexes[pos].spec();
   bool multikey = coll.IsMultikey(pos);
+  // Fields under one array ("a.x", "a.y") take their key values from the same element, but a
+  // query's predicates on them may be met by different elements: on such a multikey index only
+  // the first field may carry bounds (MongoDB does the same without $elemMatch).
+  size_t bounded_fields = spec.fields.size();
+  if (multikey) {
+    for (size_t i = 0; i < spec.fields.size() && bounded_fields > 1; ++i) {
+      for (size_t j = i + 1; j < spec.fields.size(); ++j) {
+        if (spec.fields[i].path.part(0) == spec.fields[j].path.part(0)) bounded_fields = 1;
+      }
+    }
+  }
   std::vector<std::string> prefixes = {""};
   size_t eq_fields = 0;
   bool range = false;
   bson::Builder bounds;
   size_t f = 0;
-  for (; f < spec.fields.size(); ++f) {
+  for (; f < bounded_fields; ++f) {
     auto it = preds.find(spec.fields[f].path.dotted());
     if (it == preds.end() || !it->second.has_points) break;
     const auto& points = it->second.points;
@@ -169,7 +180,7 @@ Candidate PlanIndex(const engine::CollectionHandle& coll, size_t pos,
   }
   std::sort(prefixes.begin(), prefixes.end());
   std::vector<KeyRange> ranges;
-  if (f < spec.fields.size()) {
+  if (f < bounded_fields) {
     auto it = preds.find(spec.fields[f].path.dotted());
     if (it != preds.end() && (it->second.lower || it->second.upper)) {
       range = true;

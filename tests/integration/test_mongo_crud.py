@@ -183,3 +183,14 @@ def test_let_variables_reach_expr(db):
     db.lv.insert_many([{"_id": 1, "a": 5}, {"_id": 2, "a": 7}])
     reply = db.command("find", "lv", filter={"$expr": {"$gt": ["$a", "$$limit"]}}, let={"limit": 6})
     assert [d["_id"] for d in reply["cursor"]["firstBatch"]] == [2]
+
+
+def test_compound_index_on_fields_under_one_array(db):
+    db.orders.create_index([("items.sku", 1), ("items.qty", 1)])
+    db.orders.insert_one({"_id": 1, "items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 5}]})
+    # Different elements satisfy the two predicates: MongoDB matches, so must the index plan.
+    assert [d["_id"] for d in db.orders.find({"items.sku": "a", "items.qty": 5})] == [1]
+    assert [d["_id"] for d in db.orders.find({"items": {"$elemMatch": {"sku": "a", "qty": 2}}})] == [1]
+    assert db.orders.find({"items.sku": "a", "items.qty": 5}).explain()["queryPlanner"]["winningPlan"][
+        "inputStage"]["indexName"] == "items.sku_1_items.qty_1"
+    assert db.command("validate", "orders")["valid"] is True
