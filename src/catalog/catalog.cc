@@ -1,6 +1,8 @@
 #include "catalog/catalog.h"
 
 #include <algorithm>
+#include <cstring>
+#include <random>
 
 #include "bson/builder.h"
 #include "bson/json.h"
@@ -16,6 +18,18 @@ using storage::Cf;
 
 constexpr std::string_view kCollectionPrefix = "c";
 constexpr std::string_view kNextIdKey = "nextid";
+
+std::array<uint8_t, 16> NewUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::array<uint8_t, 16> u;
+  for (int i = 0; i < 16; i += 8) {
+    uint64_t x = rng();
+    std::memcpy(u.data() + i, &x, 8);
+  }
+  u[6] = static_cast<uint8_t>((u[6] & 0x0F) | 0x40);  // version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return u;
+}
 
 std::string MapKey(std::string_view db, std::string_view coll) {
   std::string k(db);
@@ -49,6 +63,7 @@ bson::Document EncodeCollection(const CollectionInfo& c) {
   b.AppendString("name", c.name);
   b.AppendDocument("options", c.options.view());
   b.AppendDate("created", c.created_millis);
+  b.AppendBinary("uuid", 4, c.uuid);
   b.StartArray("indexes");
   bson::ArrayBuilder arr(b);
   for (const IndexSpec& spec : c.indexes) {
@@ -76,6 +91,10 @@ Result<CollectionInfo> DecodeCollection(std::string_view bytes) {
   c.name = std::string(name.AsString());
   c.options = bson::Document(options.AsDocument());
   if (created.type() == bson::BsonType::kDate) c.created_millis = created.AsDateMillis();
+  bson::Value uuid = view->Get("uuid");
+  if (uuid.type() == bson::BsonType::kBinary && uuid.AsBinary().data.size() == 16) {
+    std::memcpy(c.uuid.data(), uuid.AsBinary().data.data(), 16);
+  }
   c.indexes.push_back(MakeIdIndex());
   for (const bson::Element& e : indexes.AsDocument()) {
     if (e.value.type() != bson::BsonType::kDocument) return Status(ErrorCode::kDataCorruption, "catalog index entry is not a document");
@@ -239,6 +258,7 @@ Result<CollectionPtr> Catalog::CreateCollection(std::string_view db, std::string
   info->name = std::string(coll);
   info->options = bson::Document(options);
   info->created_millis = store_.clock().NowMillis();
+  info->uuid = NewUuid();
   info->indexes.push_back(MakeIdIndex());
   AMALGAM_RETURN_IF_ERROR(WriteRecord(*txn, *info));
   bson::Builder cmd;

@@ -9,6 +9,7 @@
 //
 // Thread safety: all methods may be called concurrently. The Catalog must not outlive its Store.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@ struct CollectionInfo {
   std::string name;
   bson::Document options;  // as given to create (minus the name), updated by collMod
   int64_t created_millis = 0;
+  std::array<uint8_t, 16> uuid{};  // random (v4) at creation, kept across renames (listCollections info.uuid)
   // indexes[0] is the implicit _id index; secondary indexes follow in creation order.
   std::vector<IndexSpec> indexes;
 

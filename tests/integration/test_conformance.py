@@ -18,6 +18,7 @@ import datetime
 import os
 import pathlib
 import re
+import uuid
 
 import pymongo
 import pymongo.message
@@ -80,7 +81,7 @@ def bson_type(v):
         return "int" if -2**31 <= v < 2**31 else "long"
     table = [(float, "double"), (str, "string"), (ObjectId, "objectId"), (Decimal128, "decimal"),
              (Timestamp, "timestamp"), (MinKey, "minKey"), (MaxKey, "maxKey"), (Code, "javascript"),
-             ((Regex, re.Pattern), "regex"), ((Binary, bytes), "binData"), (dict, "object"),
+             ((Regex, re.Pattern), "regex"), ((Binary, bytes, uuid.UUID), "binData"), (dict, "object"),
              (list, "array"), (type(None), "null")]
     for types, alias in table:
         if isinstance(v, types):

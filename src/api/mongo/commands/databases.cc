@@ -96,7 +96,7 @@ Status ListCollections(CommandContext& ctx, bson::Builder& r) {
     b.AppendString("name", c->name).AppendString("type", "collection");
     if (!name_only) {
       b.AppendDocument("options", c->options.view());
-      b.StartDocument("info").AppendBool("readOnly", false).EndDocument();
+      b.StartDocument("info").AppendBool("readOnly", false).AppendBinary("uuid", 4, c->uuid).EndDocument();
       b.StartDocument("idIndex").AppendInt32("v", 2).StartDocument("key").AppendInt32("_id", 1).EndDocument()
           .AppendString("name", "_id_").EndDocument();
     }
