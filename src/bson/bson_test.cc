@@ -312,5 +312,10 @@ TEST(BsonCompareTest, OldBinarySubtypeOrdersByItsOuterLength) {
   EXPECT_LT(CompareValues(d.view().Get("old"), d.view().Get("six")), 0);
 }
 
+TEST(BsonJsonTest, ShellStringPrintsHugeAndSpecialDoubles) {
+  Document d = J(R"({"big": 4.9e252, "one": 1.0, "nan": {"$numberDouble": "NaN"}, "inf": {"$numberDouble": "-Infinity"}})");
+  EXPECT_EQ(ToShellString(d.view()), "{ big: 4.8999999999999998e+252, one: 1.0, nan: nan, inf: -inf }");
+}
+
 }  // namespace
 }  // namespace amalgam::bson

@@ -63,7 +63,9 @@ void AppendShell(std::string* out, const Value& v, int depth) {
   switch (v.type()) {
     case BsonType::kDouble: {
       double d = v.AsDouble();
-      if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -1e15 && d < 1e15) {
+      // Range first: converting an out-of-range double to an integer is undefined (found by
+      // fuzz/query_languages_fuzz.cc).
+      if (d > -1e15 && d < 1e15 && d == static_cast<double>(static_cast<int64_t>(d))) {
         std::snprintf(buf, sizeof(buf), "%.1f", d);
       } else {
         std::snprintf(buf, sizeof(buf), "%.17g", d);

@@ -530,50 +530,72 @@ namespace {
 // The document under construction: values borrowed from the input (or from computed values kept
 // alive by ApplyState), expanded into owned documents and arrays where they change. Missing entries
 // keep their place (a later phase may set them) and are dropped when serialized.
+struct MKid;
+
 struct MNode {
   enum class K : uint8_t { kMissing, kValue, kDoc, kArray };
   K k = K::kMissing;
   bson::Value v;
-  std::vector<std::pair<std::string_view, MNode>> kids;
+  // Named children. (Not std::pair<std::string_view, MNode>: a pair of an incomplete type is
+  // rejected by clang's standard-library checks; a vector of one is allowed.)
+  std::vector<MKid> kids;
 
-  static MNode Of(const bson::Value& value) {
-    MNode n;
-    if (!value.missing()) {
-      n.k = K::kValue;
-      n.v = value;
-    }
-    return n;
-  }
-  static MNode Doc() {
-    MNode n;
-    n.k = K::kDoc;
-    return n;
-  }
-  static MNode Array() {
-    MNode n;
-    n.k = K::kArray;
-    return n;
-  }
+  static MNode Of(const bson::Value& value);
+  static MNode Doc();
+  static MNode Array();
   // A borrowed document or array becomes an owned one whose elements are borrowed.
-  void Expand() {
-    if (k != K::kValue || (v.type() != BsonType::kDocument && v.type() != BsonType::kArray)) return;
-    k = v.type() == BsonType::kDocument ? K::kDoc : K::kArray;
-    for (const bson::Element& e : v.AsDocument()) kids.emplace_back(e.name, Of(e.value));
-  }
-  MNode* Get(std::string_view name) {
-    for (auto& [n, c] : kids) {
-      if (n == name) return &c;
-    }
-    return nullptr;
-  }
-  void Set(std::string_view name, MNode value) {
-    if (MNode* existing = Get(name)) {
-      *existing = std::move(value);
-    } else {
-      kids.emplace_back(name, std::move(value));
-    }
-  }
+  void Expand();
+  MNode* Get(std::string_view name);
+  void Set(std::string_view name, MNode value);
 };
+
+struct MKid {
+  MKid(std::string_view name, MNode node) : first(name), second(std::move(node)) {}
+  std::string_view first;
+  MNode second;
+};
+
+MNode MNode::Of(const bson::Value& value) {
+  MNode n;
+  if (!value.missing()) {
+    n.k = K::kValue;
+    n.v = value;
+  }
+  return n;
+}
+
+MNode MNode::Doc() {
+  MNode n;
+  n.k = K::kDoc;
+  return n;
+}
+
+MNode MNode::Array() {
+  MNode n;
+  n.k = K::kArray;
+  return n;
+}
+
+void MNode::Expand() {
+  if (k != K::kValue || (v.type() != BsonType::kDocument && v.type() != BsonType::kArray)) return;
+  k = v.type() == BsonType::kDocument ? K::kDoc : K::kArray;
+  for (const bson::Element& e : v.AsDocument()) kids.emplace_back(e.name, Of(e.value));
+}
+
+MNode* MNode::Get(std::string_view name) {
+  for (auto& [n, c] : kids) {
+    if (n == name) return &c;
+  }
+  return nullptr;
+}
+
+void MNode::Set(std::string_view name, MNode value) {
+  if (MNode* existing = Get(name)) {
+    *existing = std::move(value);
+  } else {
+    kids.emplace_back(name, std::move(value));
+  }
+}
 
 struct ApplyState {
   bson::DocView root;
@@ -721,7 +743,7 @@ void SliceArray(MNode* arr, std::optional<int32_t> skip, int32_t limit) {
     start = *skip < 0 ? std::max<int64_t>(0, len + *skip) : std::min<int64_t>(len, *skip);
     count = std::min<int64_t>(len - start, limit);
   }
-  std::vector<std::pair<std::string_view, MNode>> kept(
+  std::vector<MKid> kept(
       std::make_move_iterator(arr->kids.begin() + start),
       std::make_move_iterator(arr->kids.begin() + start + count));
   arr->kids = std::move(kept);
