@@ -381,8 +381,10 @@ Result<IndexSpec> Catalog::AddIndex(std::string_view db, std::string_view coll, 
         return have;
       }
       return Status(ErrorCode::kIndexKeySpecsConflict,
-                    "An existing index has the same name as the requested index but different options. "
-                    "Requested index: " + bson::ToJson(spec.ToListing().view()) + ", existing index: " + bson::ToJson(have.ToListing().view()));
+                    "An existing index has the same name as the requested index. When index names are not "
+                    "specified, they are auto generated and can cause conflicts. Please refer to our "
+                    "documentation. Requested index: " + bson::ToShellString(spec.ToListing().view()) +
+                        ", existing index: " + bson::ToShellString(have.ToListing().view()));
     }
     if (same_key && (have.is_id_index || SameOptions(have, spec))) {
       return Status(ErrorCode::kIndexOptionsConflict,

@@ -100,9 +100,8 @@ class Parser {
   Result<NodePtr> ParseTopLevel(const bson::Element& e, int depth) {
     std::string_view op = e.name;
     if (op == "$and" || op == "$or" || op == "$nor") {
-      if (e.value.type() != BsonType::kArray || e.value.AsDocument().empty()) {
-        return BadValue("$and/$or/$nor must be a nonempty array");
-      }
+      if (e.value.type() != BsonType::kArray) return BadValue(std::string(op) + " must be an array");
+      if (e.value.AsDocument().empty()) return BadValue("$and/$or/$nor must be a nonempty array");
       std::vector<NodePtr> children;
       for (const bson::Element& c : e.value.AsDocument()) {
         if (c.value.type() != BsonType::kDocument) return BadValue("$or/$and/$nor entries need to be full objects");

@@ -48,7 +48,7 @@ Result<Regex> Regex::Compile(std::string_view pattern, std::string_view options)
   if (code == nullptr) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(error, buf, sizeof(buf));
-    return Status(ErrorCode::kBadValue, "Regular expression is invalid: " +
+    return Status(ErrorCode::kLocation51091, "Regular expression is invalid: " +
                                             std::string(reinterpret_cast<const char*>(buf)) +
                                             " at offset " + std::to_string(offset));
   }
