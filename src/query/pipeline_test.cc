@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bson/builder.h"
+#include "query/conformance_reader.h"
 #include "bson/json.h"
 #include "query/matcher.h"
 #include "query/projection.h"
@@ -20,18 +21,6 @@
 
 namespace amalgam::query {
 namespace {
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  return s.substr(i);
-}
-
-std::string StripComment(const std::string& s) {
-  size_t pos = s.find("  #");
-  return Trim(pos == std::string::npos ? s : s.substr(0, pos));
-}
 
 // {"v": <json>} parsed; an empty document when the JSON is bad (and a test failure).
 bson::Document Wrap(const std::string& json, const std::string& where) {
@@ -157,22 +146,9 @@ void Check(const Case& c, const std::string& key, const std::string& rest,
 }
 
 int RunFile(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  int line_no = 0, cases = 0;
+  int cases = 0;
   Case c;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    std::string where = file.filename().string() + ":" + std::to_string(line_no);
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
-      ADD_FAILURE() << where << ": unrecognized line";
-      continue;
-    }
-    std::string key = line.substr(0, colon);
-    std::string rest = StripComment(line.substr(colon + 1));
+  testing::ForEachEntry(file, [&](const std::string& key, const std::string& rest, const std::string& where) {
     if (key == "docs") {
       c.docs = rest;
     } else if (key == "options") {
@@ -185,7 +161,7 @@ int RunFile(const std::filesystem::path& file) {
     } else {
       ADD_FAILURE() << where << ": unknown key " << key;
     }
-  }
+  });
   return cases;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bson/builder.h"
+#include "query/conformance_reader.h"
 #include "bson/json.h"
 #include "common/error_codes.h"
 #include "query/matcher.h"
@@ -23,19 +24,6 @@ bson::Document ParseJson(const std::string& text, const std::string& where) {
   Result<bson::Document> d = bson::FromJson(text);
   EXPECT_TRUE(d.ok()) << where << ": bad JSON: " << text << ": " << d.status().ToString();
   return d.ok() ? std::move(d).value() : bson::Document();
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  return s.substr(i);
-}
-
-// Drops a trailing comment written as two spaces, '#', text ("  # unsure").
-std::string StripComment(const std::string& s) {
-  size_t pos = s.find("  #");
-  return Trim(pos == std::string::npos ? s : s.substr(0, pos));
 }
 
 // Checks a failed status against "CODE message" (message may end in "..." for a prefix match).
@@ -104,23 +92,9 @@ void RunCase(const CaseState& c, bool want_error, const std::string& expected,
 }
 
 int RunFile(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  int line_no = 0;
   int cases = 0;
   CaseState c;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    std::string where = file.filename().string() + ":" + std::to_string(line_no);
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
-      ADD_FAILURE() << where << ": unrecognized line";
-      continue;
-    }
-    std::string key = line.substr(0, colon);
-    std::string rest = StripComment(line.substr(colon + 1));
+  testing::ForEachEntry(file, [&](const std::string& key, const std::string& rest, const std::string& where) {
     if (key == "doc") {
       c.doc = rest;
     } else if (key == "proj") {
@@ -140,7 +114,7 @@ int RunFile(const std::filesystem::path& file) {
     } else {
       ADD_FAILURE() << where << ": unknown key " << key;
     }
-  }
+  });
   return cases;
 }
 

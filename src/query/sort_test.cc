@@ -15,24 +15,13 @@
 #include <vector>
 
 #include "bson/builder.h"
+#include "query/conformance_reader.h"
 #include "bson/compare.h"
 #include "bson/json.h"
 #include "query/projection.h"
 
 namespace amalgam::query {
 namespace {
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  return s.substr(i);
-}
-
-std::string StripComment(const std::string& s) {
-  size_t pos = s.find("  #");
-  return Trim(pos == std::string::npos ? s : s.substr(0, pos));
-}
 
 // Parses a JSON array into its element values' owner document ({"v": [...]}).
 bson::Document ParseArray(const std::string& text, const std::string& where) {
@@ -128,23 +117,9 @@ void RunCase(const SortCase& c, bool want_error, const std::string& expected,
 }
 
 int RunFile(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  int line_no = 0;
   int cases = 0;
   SortCase c;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    std::string where = file.filename().string() + ":" + std::to_string(line_no);
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
-      ADD_FAILURE() << where << ": unrecognized line";
-      continue;
-    }
-    std::string key = line.substr(0, colon);
-    std::string rest = StripComment(line.substr(colon + 1));
+  testing::ForEachEntry(file, [&](const std::string& key, const std::string& rest, const std::string& where) {
     if (key == "sort") {
       c.sort = rest;
     } else if (key == "docs") {
@@ -158,7 +133,7 @@ int RunFile(const std::filesystem::path& file) {
     } else {
       ADD_FAILURE() << where << ": unknown key " << key;
     }
-  }
+  });
   return cases;
 }
 
