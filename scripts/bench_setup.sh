@@ -6,28 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(postgresql-15 libpq-dev libmongoc-dev)
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench_setup: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Debian starts a cluster on port 5432 when it installs postgresql-15; the benchmark starts its
-  # own in a temporary directory, so stop the packaged one rather than leave it competing.
-  if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 main .* online'; then
-    $SUDO pg_ctlcluster 15 main stop || true
-  fi
-  # An existing build configured without libpq finds it on its next configure.
-  if [ -f build/CMakeCache.txt ]; then touch bench/CMakeLists.txt; fi
-else
-  echo "bench_setup: all packages present"
+scripts/apt_install.sh bench_setup postgresql-15 libpq-dev libmongoc-dev
+# Debian starts a cluster on port 5432 when it installs postgresql-15; the benchmark starts its
+# own in a temporary directory, so stop the packaged one rather than leave it competing.
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 main .* online'; then
+  $SUDO pg_ctlcluster 15 main stop || true
 fi
+# An existing build configured without libpq finds it on its next configure.
+if [ -f build/CMakeCache.txt ] && ! grep -q "libpq" build/CMakeCache.txt; then touch bench/CMakeLists.txt; fi

@@ -5,11 +5,7 @@
 # are skipped: the optional native add-ons they build are not needed by the tests.
 set -euo pipefail
 if ! command -v npm >/dev/null 2>&1; then
-  echo "setup: installing nodejs and npm"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+  "$(dirname "$0")/apt_install.sh" setup_node nodejs npm
 fi
 NODE_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
 NODE_STAMP=$NODE_DIR/node_modules/.amalgam-package-lock.sha256
