@@ -164,3 +164,28 @@ def test_acknowledged_inserts_survive_kill_9(start_amalgamd):
     result = c.test.command("validate", "durable")
     assert result["nrecords"] == 500 and result["valid"] is True
     c.close()
+
+
+def test_pipelined_messages_in_one_write_are_all_answered(amalgamd):
+    """Two complete messages and the start of a third arrive in one write, the rest later: the
+    listener's buffer must hand each message over whole and in order."""
+    port = amalgamd.ports["mongo"]
+    first = op_msg({"ping": 1, "$db": "admin"}, request_id=11)
+    second = op_msg({"hello": 1, "$db": "admin"}, request_id=12)
+    third = op_msg({"buildInfo": 1, "$db": "admin"}, request_id=13)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(first + second + third[:7])
+        s.sendall(third[7:])
+        data = b""
+        replies = []
+        while len(replies) < 3:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed before three replies"
+            data += chunk
+            while len(data) >= 16 and len(data) >= struct.unpack("<i", data[:4])[0]:
+                length, _, response_to, _ = struct.unpack("<iiii", data[:16])
+                replies.append((response_to, BSON(data[21:length]).decode()))
+                data = data[length:]
+    assert [r[0] for r in replies] == [11, 12, 13]
+    assert all(doc["ok"] == 1.0 for _, doc in replies)
+    assert replies[1][1]["isWritablePrimary"] is True and "version" in replies[2][1]
