@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -374,11 +375,23 @@ Result<ValidateReport> Engine::Validate(std::string_view db, std::string_view co
   return report;
 }
 
-Result<std::vector<storage::ChangeEntry>> Engine::ReadChanges(uint64_t after_seq, size_t limit) {
+Result<std::vector<storage::ChangeEntry>> Engine::ReadChanges(uint64_t after_seq, size_t limit, uint64_t* scanned_through) {
   std::vector<storage::ChangeEntry> out;
   auto snapshot = store_->GetSnapshot();
   uint64_t visible = snapshot->visible_seq();
-  if (after_seq >= visible) return out;
+  // Loaded after the snapshot: a trim that began before it has already set the mark (see
+  // Store::TrimChangeLog), and one that begins later cannot change what the snapshot holds.
+  uint64_t trimmed = store_->ChangeLogTrimmedThrough();
+  if (after_seq < trimmed) {
+    return Status(ErrorCode::kChangeStreamHistoryLost,
+                  "Resume of change stream was not possible, as the resume point may no longer be in the change log "
+                  "(entries up to " + std::to_string(trimmed) + " have been removed by retention)");
+  }
+  if (scanned_through) *scanned_through = std::max(after_seq, visible);
+  if (after_seq >= visible || limit == 0) {
+    if (scanned_through && limit == 0) *scanned_through = after_seq;
+    return out;
+  }
   std::string lo, hi;
   storage::AppendUint64BE(&lo, after_seq + 1);
   storage::AppendUint64BE(&hi, visible + 1);
@@ -388,6 +401,7 @@ Result<std::vector<storage::ChangeEntry>> Engine::ReadChanges(uint64_t after_seq
     out.push_back(std::move(e));
   }
   AMALGAM_RETURN_IF_ERROR(it->status());
+  if (scanned_through && out.size() == limit) *scanned_through = out.back().seq;
   return out;
 }
 

@@ -83,7 +83,12 @@ class Engine {
   Result<ValidateReport> Validate(std::string_view db, std::string_view coll);
 
   // Change-log entries with seq > after_seq, at most `limit`, up to the visibility watermark.
-  Result<std::vector<storage::ChangeEntry>> ReadChanges(uint64_t after_seq, size_t limit);
+  // If `scanned_through` is given it is set to the seq the read covers: every entry in
+  // (after_seq, *scanned_through] is in the result (the watermark when fewer than `limit`
+  // entries came back). Errors: kChangeStreamHistoryLost when entries after `after_seq` have
+  // been removed by retention (docs/change-log.md), kIOError, kDataCorruption.
+  Result<std::vector<storage::ChangeEntry>> ReadChanges(uint64_t after_seq, size_t limit,
+                                                        uint64_t* scanned_through = nullptr);
 
  private:
   friend class WriteTxn;

@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice.h>
@@ -9,6 +11,7 @@
 
 #include "common/logging.h"
 #include "storage/data_dir_lock.h"
+#include "storage/key_codec.h"
 #include "storage/rocks_internal.h"
 #include "storage/txn.h"
 
@@ -38,6 +41,8 @@ Status Iterator::status() const { return FromRocks(impl_->it->status(), "iterato
 namespace {
 
 const char* const kCfNames[kNumCfs] = {"documents", "indexes", "vectors", "changelog", "meta"};
+// meta key of the change-log retention mark: 8 bytes BE, the highest trimmed seq.
+constexpr std::string_view kTrimMarkKey = "logtrim";
 
 }  // namespace
 
@@ -107,6 +112,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     store->visible_seq_ = last;
   }
   AMALGAM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  // Entries up to the retention mark are gone; numbering continues after it even if the trim
+  // emptied the log, so a sequence number (a resume token) is never handed out twice.
+  std::string mark;
+  rocksdb::Status ms = store->db_->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), rocksdb::Slice(kTrimMarkKey.data(), kTrimMarkKey.size()), &mark);
+  if (ms.ok()) {
+    if (mark.size() != 8) return Status(ErrorCode::kDataCorruption, "malformed change-log retention mark");
+    uint64_t trimmed = ReadUint64BE(mark);
+    store->trimmed_through_ = trimmed;
+    if (store->next_seq_ <= trimmed) {
+      store->next_seq_ = trimmed + 1;
+      store->visible_seq_ = trimmed;
+    }
+  } else if (!ms.IsNotFound()) {
+    return FromRocks(ms, "reading the change-log retention mark");
+  }
   AMALGAM_LOG(kInfo, "storage") << "opened " << dir << " (change log at " << store->visible_seq_.load()
                                 << ", durability " << (store->durability_ == Durability::kFsync ? "fsync" : "process")
                                 << ")";
@@ -237,6 +257,21 @@ uint64_t Store::WaitForSeqAfter(uint64_t seq, std::chrono::steady_clock::time_po
   std::unique_lock<std::mutex> lock(seq_mu_);
   seq_cv_.wait_until(lock, deadline, [&] { return visible_seq_.load() > seq; });
   return visible_seq_.load();
+}
+
+Status Store::TrimChangeLog(uint64_t through) {
+  std::lock_guard<std::mutex> lock(trim_mu_);
+  through = std::min(through, LastVisibleSeq());
+  uint64_t old = trimmed_through_.load();
+  if (through <= old) return Status::OK();
+  std::string value;
+  AppendUint64BE(&value, through);
+  AMALGAM_RETURN_IF_ERROR(PutRaw(Cf::kMeta, kTrimMarkKey, value));
+  trimmed_through_.store(through, std::memory_order_release);
+  std::string begin, end;
+  AppendUint64BE(&begin, old + 1);
+  AppendUint64BE(&end, through + 1);
+  return DeleteRange(Cf::kChangeLog, begin, end);
 }
 
 uint64_t ReadUint64BE(std::string_view bytes) {

@@ -112,6 +112,15 @@ class Store {
   // Blocks until LastVisibleSeq() > seq or `deadline` passes. Returns LastVisibleSeq().
   uint64_t WaitForSeqAfter(uint64_t seq, std::chrono::steady_clock::time_point deadline);
 
+  // Change-log retention (docs/change-log.md, "Retention"). Every entry with seq <=
+  // ChangeLogTrimmedThrough() has been removed (0: none ever was). A reader that took its
+  // snapshot before loading this value and wants entries after a seq below it has lost them.
+  uint64_t ChangeLogTrimmedThrough() const { return trimmed_through_.load(std::memory_order_acquire); }
+  // Removes every entry with seq <= `through` (clamped to LastVisibleSeq()): persists the new
+  // mark first, then deletes the range, so no reader ever misses an entry without noticing.
+  // Numbering never restarts below the mark, even if the log is left empty. Errors: kIOError.
+  Status TrimChangeLog(uint64_t through);
+
   // Flushes memtables to SST files (for shutdown and tests).
   Status Flush();
 
@@ -147,6 +156,9 @@ class Store {
   int64_t last_commit_millis_ = 0;
   std::map<uint64_t, bool> inflight_;  // first seq of a reserved range -> abandoned
   std::atomic<uint64_t> visible_seq_{0};
+
+  std::mutex trim_mu_;  // serializes TrimChangeLog
+  std::atomic<uint64_t> trimmed_through_{0};
 };
 
 // Fixed-width big-endian integers: the prefixes of every key (AppendUint64BE is in
