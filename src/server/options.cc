@@ -47,7 +47,7 @@ constexpr std::array<OptionSpec, 8> kOptions = {{
     {Setting::kMongoPort, "--mongo-port", "mongo_port", "PORT", "27017",
      "MongoDB wire protocol port; 0 picks a free port"},
     {Setting::kDynamoPort, "--dynamo-port", "dynamo_port", "PORT", "8000",
-     "DynamoDB API port (reserved: the DynamoDB face is not served yet); 0 picks a free port"},
+     "DynamoDB API port (HTTP/JSON, as DynamoDB); 0 picks a free port"},
     {Setting::kHttpPort, "--http-port", "http_port", "PORT", "9090",
      "health and metrics HTTP port; 0 picks a free port"},
     {Setting::kConfig, "--config", "", "FILE", "none",

@@ -119,3 +119,22 @@ def start_amalgamd(tmp_path):
 def amalgamd(start_amalgamd):
     """A ready amalgamd with every port chosen by the kernel."""
     return start_amalgamd()
+
+
+def dynamo_client(server, **config):
+    """A boto3 DynamoDB client for `server`'s DynamoDB port (dummy credentials, no retries, so a
+    server error shows as itself)."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client(
+        "dynamodb", endpoint_url=f"http://127.0.0.1:{server.ports['dynamo']}",
+        region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5,
+                      read_timeout=30, **config))
+
+
+@pytest.fixture
+def dynamo(amalgamd):
+    """A boto3 DynamoDB client pointed at a fresh amalgamd's DynamoDB port."""
+    return dynamo_client(amalgamd)

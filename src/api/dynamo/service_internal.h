@@ -1,0 +1,98 @@
+#pragma once
+// What the operation handlers of the DynamoDB face share: the service state (engine, clock,
+// table cache, transaction tokens), the per-request context, and the handler entry points,
+// one family per file (tables.cc, items.cc, query_scan.cc, batch.cc, transact.cc).
+// Internal to api/dynamo.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "api/dynamo/json_params.h"
+#include "api/dynamo/service.h"
+#include "api/dynamo/table_meta.h"
+#include "engine/engine.h"
+
+namespace amalgam::api::dynamo {
+
+// The reserved database holding DynamoDB tables.
+inline constexpr std::string_view kDynamoDb = "dynamodb";
+
+// A table as one request uses it: the engine handle and its decoded description (both
+// immutable and shared; a concurrent DDL change publishes new ones).
+struct Table {
+  engine::HandlePtr handle;
+  std::shared_ptr<const TableMeta> meta;
+};
+
+// Decoded TableMeta per collection, reused while the catalog entry is the same object.
+// Thread-safe.
+class TableCache {
+ public:
+  // The table, or kNamespaceNotFound (ResourceNotFoundException) "Requested resource not
+  // found" (with ": Table: <name> not found" when `detailed`) when no collection made by
+  // CreateTable has that name.
+  Result<Table> Open(engine::Engine& engine, std::string_view name, bool detailed = false);
+
+ private:
+  struct Entry {
+    catalog::CollectionPtr info;
+    std::shared_ptr<const TableMeta> meta;  // null: not a DynamoDB table
+  };
+  std::mutex mu_;
+  std::unordered_map<uint64_t, Entry> entries_;  // by collection id
+};
+
+// A finished TransactWriteItems, remembered for ClientRequestToken idempotency.
+struct TokenRecord {
+  std::string request_hash;  // of the request body minus the token
+  int64_t expires_millis = 0;
+  std::string response_body;
+};
+
+struct DynamoService::State {
+  State(engine::Engine& e, Clock& c, ServiceOptions o) : engine(e), clock(c), options(std::move(o)) {}
+  engine::Engine& engine;
+  Clock& clock;
+  ServiceOptions options;
+  TableCache tables;
+  std::mutex ddl_mu;  // serializes CreateTable/UpdateTable/DeleteTable/Tag* read-modify-writes
+
+  std::mutex tokens_mu;
+  std::map<std::string, TokenRecord> tokens;  // guarded by tokens_mu
+};
+
+struct OpContext {
+  DynamoService::State& state;
+  Params params;
+  JsonWriter& out;          // the success body: the handler writes one whole object
+  std::string error_extra;  // members added to an error body, e.g. "\"Item\":{...}"
+  std::string_view body;    // the raw (decompressed) request body
+};
+
+using OpHandler = Status (*)(OpContext&);
+
+// The ARN of a table ("arn:aws:dynamodb:<region>:<account>:table/<name>").
+std::string TableArn(const DynamoService::State& state, std::string_view table);
+// Milliseconds since the epoch, as a JSON number of seconds ("1700000000.123").
+double NowSeconds(const DynamoService::State& state);
+
+// Control plane (tables.cc).
+Status CreateTable(OpContext& ctx);
+Status DescribeTable(OpContext& ctx);
+Status ListTables(OpContext& ctx);
+Status UpdateTable(OpContext& ctx);
+Status DeleteTable(OpContext& ctx);
+Status DescribeEndpoints(OpContext& ctx);
+Status DescribeLimits(OpContext& ctx);
+Status TagResource(OpContext& ctx);
+Status UntagResource(OpContext& ctx);
+Status ListTagsOfResource(OpContext& ctx);
+Status UpdateTimeToLive(OpContext& ctx);
+Status DescribeTimeToLive(OpContext& ctx);
+Status DescribeContinuousBackups(OpContext& ctx);
+
+}  // namespace amalgam::api::dynamo
