@@ -55,6 +55,18 @@ class WriteTxn {
   // Marks change records as made by the server (TTL).
   void SetByServer(bool v) { by_server_ = v; }
 
+  // A key of the meta column family written (and read back, with for_update locking it) in this
+  // transaction: records that must commit atomically with the documents (the MongoDB face's
+  // retryable-write and transaction outcome records, docs/transactions.md).
+  Status PutMeta(std::string_view key, std::string_view value) { return txn_->Put(storage::Cf::kMeta, key, value); }
+  Result<std::optional<std::string>> GetMeta(std::string_view key, bool for_update) {
+    return for_update ? txn_->GetForUpdate(storage::Cf::kMeta, key) : txn_->Get(storage::Cf::kMeta, key);
+  }
+  // Statement savepoints, as storage::Txn's.
+  void SetSavePoint() { txn_->SetSavePoint(); }
+  Status RollbackToSavePoint() { return txn_->RollbackToSavePoint(); }
+  void PopSavePoint() { txn_->PopSavePoint(); }
+
   Result<storage::CommitInfo> Commit();
   void Abort();
   size_t changes() const { return txn_->pending_changes(); }

@@ -10,7 +10,10 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "engine/engine.h"
+#include "api/dynamo/service.h"
 #include "api/mongo/service.h"
+#include "api/mongo/session.h"
+#include "server/dynamo_listener.h"
 #include "server/http_listener.h"
 #include "server/mongo_listener.h"
 #include "server/ports_file.h"
@@ -68,13 +71,18 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
 
   server.AddListener(std::make_unique<HttpListener>(server.io_context(), metrics));
   server.AddListener(std::make_unique<MongoListener>(server.io_context(), mongo, metrics));
+  api::dynamo::ServiceOptions dynamo_options;
+  api::dynamo::DynamoService dynamo(**engine, SystemClock::Default(), std::move(dynamo_options));
+  server.AddListener(std::make_unique<DynamoListener>(server.io_context(), dynamo, metrics));
   if (Status status = server.Start(); !status.ok()) {
     AMALGAM_LOG(kError, "server") << status.message();
     return kExitFailure;
   }
   server.WaitForShutdownRequest();
   server.Shutdown();
-  // Open cursors hold storage snapshots: close them before the engine (no request runs now).
+  // Open transactions and cursors hold storage snapshots: close them before the engine (no
+  // request runs now).
+  mongo.sessions().AbortAll();
   mongo.cursors().CloseAll();
   if (Status status = (*engine)->store().Flush(); !status.ok()) {
     AMALGAM_LOG(kWarning, "server") << "flush at shutdown: " << status.message();

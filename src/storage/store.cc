@@ -21,13 +21,34 @@ namespace amalgam::storage {
 
 Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Iterator::~Iterator() = default;
-void Iterator::Seek(std::string_view t) { impl_->it->Seek(rocksdb::Slice(t.data(), t.size())); }
-void Iterator::SeekForPrev(std::string_view t) { impl_->it->SeekForPrev(rocksdb::Slice(t.data(), t.size())); }
-void Iterator::SeekToFirst() { impl_->it->SeekToFirst(); }
-void Iterator::SeekToLast() { impl_->it->SeekToLast(); }
+// The bounds are also enforced here, not only through ReadOptions: a transaction's iterator
+// (RocksDB's BaseDeltaIterator) ignores them for the transaction's own uncommitted writes, so
+// SeekToFirst would start at the first own write of any key (another collection's documents).
+void Iterator::Seek(std::string_view t) {
+  if (!impl_->lower.empty() && t < impl_->lower) t = impl_->lower;
+  impl_->it->Seek(rocksdb::Slice(t.data(), t.size()));
+}
+void Iterator::SeekForPrev(std::string_view t) {
+  if (!impl_->upper.empty() && t >= impl_->upper) return SeekToLast();
+  impl_->it->SeekForPrev(rocksdb::Slice(t.data(), t.size()));
+}
+void Iterator::SeekToFirst() {
+  if (impl_->lower.empty()) return impl_->it->SeekToFirst();
+  impl_->it->Seek(impl_->lower_slice);
+}
+void Iterator::SeekToLast() {
+  if (impl_->upper.empty()) return impl_->it->SeekToLast();
+  impl_->it->SeekForPrev(impl_->upper_slice);
+  if (impl_->it->Valid() && impl_->it->key().compare(impl_->upper_slice) >= 0) impl_->it->Prev();
+}
 void Iterator::Next() { impl_->it->Next(); }
 void Iterator::Prev() { impl_->it->Prev(); }
-bool Iterator::Valid() const { return impl_->it->Valid(); }
+bool Iterator::Valid() const {
+  if (!impl_->it->Valid()) return false;
+  rocksdb::Slice k = impl_->it->key();
+  return (impl_->lower.empty() || k.compare(impl_->lower_slice) >= 0) &&
+         (impl_->upper.empty() || k.compare(impl_->upper_slice) < 0);
+}
 std::string_view Iterator::key() const {
   rocksdb::Slice k = impl_->it->key();
   return {k.data(), k.size()};

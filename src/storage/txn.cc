@@ -103,6 +103,24 @@ Result<CommitInfo> Txn::Commit() {
   return info;
 }
 
+void Txn::SetSavePoint() {
+  txn_->SetSavePoint();
+  savepoints_.push_back(changes_.size());
+}
+
+Status Txn::RollbackToSavePoint() {
+  if (savepoints_.empty()) return InternalError("no savepoint to roll back to");
+  changes_.resize(savepoints_.back());
+  savepoints_.pop_back();
+  return FromRocks(txn_->RollbackToSavePoint(), "rollback to savepoint");
+}
+
+void Txn::PopSavePoint() {
+  if (savepoints_.empty()) return;
+  savepoints_.pop_back();
+  txn_->PopSavePoint().PermitUncheckedError();
+}
+
 void Txn::Rollback() {
   if (finished_) return;
   finished_ = true;

@@ -78,6 +78,14 @@ class Txn {
   Result<CommitInfo> Commit();
   void Rollback();
 
+  // Savepoints (a stack): RollbackToSavePoint undoes every write and queued change record since
+  // the latest SetSavePoint and pops it; PopSavePoint forgets it. Used to undo one failed
+  // statement of a multi-statement command while keeping the others. Locks taken since the
+  // savepoint stay held until the transaction ends. Errors: kInternalError without a savepoint.
+  void SetSavePoint();
+  Status RollbackToSavePoint();
+  void PopSavePoint();
+
   // REQUIRES: the transaction was begun with a snapshot.
   const Snapshot& snapshot() const { return *snapshot_; }
 
@@ -89,6 +97,7 @@ class Txn {
   rocksdb::Transaction* txn_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<ChangeRecord> changes_;
+  std::vector<size_t> savepoints_;  // changes_.size() at each SetSavePoint
   bool finished_ = false;
 };
 

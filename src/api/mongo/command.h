@@ -2,6 +2,7 @@
 // The command framework of the MongoDB face: what a command handler receives and how commands
 // are registered. Handlers live in commands/*.cc, one file per family.
 
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -16,6 +17,7 @@
 
 namespace amalgam::engine {
 class Engine;
+class WriteTxn;
 }
 
 namespace amalgam::api::mongo {
@@ -23,11 +25,23 @@ namespace amalgam::api::mongo {
 class MongoService;
 class CursorManager;
 
+// A handler's request to answer later (a change-stream getMore with nothing to return yet):
+// the caller replies nothing now, waits until the change log passes after_seq or the deadline
+// passes, then runs the same message again with rerun set (docs/change-streams.md).
+struct AwaitRequest {
+  bool requested = false;  // set by the handler; the caller resets it
+  bool rerun = false;      // set by the caller while it runs the message again
+  uint64_t after_seq = 0;
+  std::chrono::steady_clock::time_point deadline{};
+};
+
 // Per-connection state. Touched only by the connection's own (sequential) requests.
 struct ConnectionState {
   int64_t connection_id = 0;
   std::string peer;  // "ip:port" of the client
   bson::Document client_metadata;
+  bool can_await = false;  // the caller honours AwaitRequest (else handlers wait in place)
+  AwaitRequest await;
 };
 
 struct CommandContext {
@@ -43,6 +57,19 @@ struct CommandContext {
   Result<std::vector<bson::DocView>> DocumentsOf(std::string_view identifier) const;
   // True when the body has the field or a kind-1 section carries `identifier`.
   bool HasDocuments(std::string_view identifier) const;
+
+  // Set while the command runs in a client transaction (in_transaction) or as a retryable write
+  // (session.h, docs/transactions.md): its reads and writes then go through this transaction.
+  engine::WriteTxn* txn = nullptr;
+  bool in_transaction = false;
+  // The first write failure that ends the transaction (any error in a client transaction, a
+  // write conflict in a retryable write); the session runner acts on it after the handler.
+  Status txn_failure;
+
+  // Runs one write: in `txn` when set (no retry: a conflict is the client's to retry; in a
+  // retryable write a failed statement is rolled back to its savepoint), else in
+  // Engine::RunWrite with its conflict retries. Handlers write only through this.
+  Status RunWrite(const std::function<Status(engine::WriteTxn&)>& fn);
 };
 
 // A handler appends its reply fields (everything but ok/$clusterTime/operationTime) to `reply`

@@ -95,7 +95,7 @@ Result<FindOptions> ParseFindOptions(bson::DocView cmd) {
 }
 
 Result<PreparedQuery> PrepareQuery(engine::Engine& engine, engine::HandlePtr coll, const FindOptions& opts,
-                                   bson::DocView variables) {
+                                   bson::DocView variables, engine::WriteTxn* txn) {
   query::MatchContext mctx;
   mctx.variables = variables;
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(opts.filter.view(), mctx));
@@ -117,9 +117,10 @@ Result<PreparedQuery> PrepareQuery(engine::Engine& engine, engine::HandlePtr col
   PreparedQuery out;
   AMALGAM_ASSIGN_OR_RETURN(out.plan, query::PlanQuery(req));
   out.stats = std::make_shared<query::ExecStats>();
-  std::unique_ptr<engine::ReadView> view = engine.Read();
+  std::unique_ptr<engine::ReadView> view = txn ? nullptr : engine.Read();
   query::ReadSource src;
   src.view = view.get();
+  src.txn = txn;
   bool filter_needed = !opts.filter.view().empty();
   std::unique_ptr<query::Stage> stage =
       query::MakeAccessStage(src, coll, out.plan,

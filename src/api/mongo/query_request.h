@@ -46,9 +46,10 @@ struct PreparedQuery {
 };
 
 // Compiles the filter, sort and projection, plans, and builds the executor over a fresh
-// snapshot. Errors: those of the matcher, sort and projection compilers and of the planner.
+// snapshot, or over `txn` (its snapshot plus its own writes; it must outlive the source) when
+// given. Errors: those of the matcher, sort and projection compilers and of the planner.
 Result<PreparedQuery> PrepareQuery(engine::Engine& engine, engine::HandlePtr coll, const FindOptions& opts,
-                                   bson::DocView variables);
+                                   bson::DocView variables, engine::WriteTxn* txn = nullptr);
 
 // distinct's value collection: adds every value `path` reaches in `doc` (array elements one level
 // deep) to the sorted, duplicate-free `values` (each a {"": value} document).

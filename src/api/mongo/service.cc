@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "api/mongo/error_reply.h"
+#include "api/mongo/session.h"
 #include "common/logging.h"
 #include "engine/engine.h"
 
@@ -15,6 +16,7 @@ bool IsHandshake(std::string_view name) { return name == "hello" || name == "isM
 
 MongoService::MongoService(engine::Engine& engine, Clock& clock, ServiceOptions options)
     : engine_(engine), clock_(clock), options_(std::move(options)), cursors_(std::make_unique<CursorManager>()) {
+  sessions_ = std::make_unique<SessionRegistry>(engine_, *cursors_);
   start_millis_ = clock_.NowMillis();
   RegisterHandshakeCommands(registry_);
   RegisterDatabaseCommands(registry_);
@@ -23,6 +25,7 @@ MongoService::MongoService(engine::Engine& engine, Clock& clock, ServiceOptions 
   RegisterFindCommands(registry_);
   RegisterWriteCommands(registry_);
   RegisterAggregateCommands(registry_);
+  RegisterSessionCommands(registry_);
 }
 
 MongoService::~MongoService() = default;
@@ -72,7 +75,7 @@ bson::Document MongoService::RunCommand(ConnectionState& conn, const Request& re
       stats_.command++;
       CommandContext ctx{*this, engine_, conn, request, db, request.body};
       try {
-        status = spec->handler(ctx, reply);
+        status = RunCommandInSession(*sessions_, ctx, *spec, reply);
       } catch (const std::exception& e) {
         status = InternalError(std::string("command ") + std::string(name) + " failed: " + e.what());
       }
@@ -113,6 +116,7 @@ std::string MongoService::HandleMessage(ConnectionState& conn, std::span<const u
     return BuildOpMsg(id, header.ok() ? header->request_id : 0, 0, body.view());
   }
   bson::Document reply = RunCommand(conn, *request);
+  if (conn.await.requested) return {};  // the caller waits, then runs the message again
   if (request->flags & kMoreToCome) return {};
   int32_t id = next_request_id_.fetch_add(1);
   if (request->legacy) return BuildOpReply(id, request->header.request_id, reply.view());

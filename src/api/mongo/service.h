@@ -22,6 +22,8 @@ class Engine;
 
 namespace amalgam::api::mongo {
 
+class SessionRegistry;
+
 struct ServiceOptions {
   std::string advertised_host = "127.0.0.1";  // host name clients are told to use
   int port = 27017;
@@ -43,8 +45,10 @@ class MongoService {
   ~MongoService();
 
   // Handles one complete message (header included). Returns the reply message, or an empty
-  // string when none is due (OP_MSG moreToCome). Sets *close when the connection must be
-  // closed: framing that cannot be parsed, an unsupported opcode.
+  // string when none is due (OP_MSG moreToCome) or not due yet (conn.await.requested: the
+  // caller waits as AwaitRequest in command.h says, then passes the same message again).
+  // Sets *close when the connection must be closed: framing that cannot be parsed, an
+  // unsupported opcode.
   std::string HandleMessage(ConnectionState& conn, std::span<const uint8_t> message, bool* close);
 
   // Runs one command document (for tests and for HandleMessage). Returns the reply body.
@@ -53,6 +57,7 @@ class MongoService {
   engine::Engine& engine() { return engine_; }
   Clock& clock() { return clock_; }
   CursorManager& cursors() { return *cursors_; }
+  SessionRegistry& sessions() { return *sessions_; }
   ServiceStats& stats() { return stats_; }
   const ServiceOptions& options() const { return options_; }
   // The port hello reports in hosts/me/primary. REQUIRES: called before serving (the listener
@@ -63,6 +68,8 @@ class MongoService {
   int64_t NextConnectionId() { return next_connection_id_.fetch_add(1) + 1; }
   // The cluster time reported in replies: Timestamp(seconds now, increment), never decreasing.
   void AppendClusterTime(bson::Builder& reply);
+  // The latest cluster time handed out ((seconds << 32) | increment).
+  uint64_t last_cluster_time() const { return last_cluster_time_.load(); }
 
  private:
   engine::Engine& engine_;
@@ -70,6 +77,7 @@ class MongoService {
   ServiceOptions options_;
   CommandRegistry registry_;
   std::unique_ptr<CursorManager> cursors_;
+  std::unique_ptr<SessionRegistry> sessions_;  // after cursors_: closes transactions' cursors
   ServiceStats stats_;
   int64_t start_millis_;
   std::atomic<int64_t> next_connection_id_{0};

@@ -6,6 +6,7 @@
 
 #include "api/mongo/batch.h"
 #include "api/mongo/command.h"
+#include "api/mongo/commands/change_stream.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
 #include "engine/engine.h"
@@ -175,7 +176,7 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
     out.access.hint_holder = std::move(b).Finish();
     out.access.hint = out.access.hint_holder.view().Get("h");
   }
-  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, out.access, opts.let));
+  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, out.access, opts.let, ctx.txn));
   out.plan = q.plan;
   out.coll = h;
   engine::DocumentSource* access = q.source.get();
@@ -223,6 +224,7 @@ Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOption
 }
 
 Status Aggregate(CommandContext& ctx, bson::Builder& r) {
+  if (IsChangeStreamAggregate(ctx.cmd)) return ChangeStreamAggregate(ctx, r);
   bson::Value target = ctx.cmd.begin()->value;
   bool collectionless = false;
   std::string coll;

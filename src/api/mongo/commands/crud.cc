@@ -2,6 +2,7 @@
 // findAndModify, count and distinct arrive with the query layer.)
 #include "api/mongo/batch.h"
 #include "api/mongo/command.h"
+#include "api/mongo/commands/change_stream.h"
 #include "api/mongo/error_reply.h"
 #include "api/mongo/service.h"
 #include "api/mongo/write_errors.h"
@@ -63,7 +64,7 @@ Status Insert(CommandContext& ctx, bson::Builder& r) {
     if (!prepared.ok()) {
       s = prepared.status();
     } else {
-      s = ctx.engine.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*h, prepared->view()); }).status();
+      s = ctx.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*h, prepared->view()); });
     }
     if (s.ok()) {
       ++n;
@@ -103,6 +104,7 @@ Status GetMore(CommandContext& ctx, bson::Builder& r) {
     return Status(ErrorCode::kUnauthorized, "Requested getMore on namespace '" + ns + "', but cursor belongs to a different namespace " + have);
   }
   ctx.service.stats().getmore++;
+  if (IsChangeStreamCursor(*cursor)) return ChangeStreamGetMore(ctx, std::move(cursor), batch_size, r);
   Status s = AppendCursorReply(ctx.service.cursors(), std::move(cursor), batch_size, "nextBatch",
                                ctx.service.clock().NowMillis(), r);
   if (!s.ok()) ctx.service.cursors().Discard(id);

@@ -27,7 +27,7 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
     r.StartDocument("cursor").AppendInt64("id", 0).AppendString("ns", ns).StartArray("firstBatch").EndArray().EndDocument();
     return Status::OK();
   }
-  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, opts.let.view()));
+  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, opts.let.view(), ctx.txn));
   cursor->source = std::move(q.source);
   cursor->remaining_time_ms = opts.max_time_ms;
   cursor->remaining = opts.limit;  // the batch that reaches the limit closes the cursor
@@ -76,7 +76,7 @@ Status Count(CommandContext& ctx, bson::Builder& r) {
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
   int64_t n = 0;
   if (h) {
-    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery prepared, PrepareQuery(ctx.engine, h, opts, bson::DocView()));
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery prepared, PrepareQuery(ctx.engine, h, opts, bson::DocView(), ctx.txn));
     bson::Document doc;
     while (true) {
       AMALGAM_ASSIGN_OR_RETURN(bool more, prepared.source->Next(&doc));
@@ -101,7 +101,7 @@ Status Distinct(CommandContext& ctx, bson::Builder& r) {
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
   std::vector<bson::Document> values;  // each {"": value}, kept sorted by value
   if (h) {
-    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery prepared, PrepareQuery(ctx.engine, h, opts, bson::DocView()));
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery prepared, PrepareQuery(ctx.engine, h, opts, bson::DocView(), ctx.txn));
     bson::Document doc;
     while (true) {
       AMALGAM_ASSIGN_OR_RETURN(bool more, prepared.source->Next(&doc));

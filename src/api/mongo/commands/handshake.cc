@@ -7,6 +7,7 @@
 
 #include "api/mongo/command.h"
 #include "api/mongo/service.h"
+#include "api/mongo/session.h"
 #include "engine/engine.h"
 
 namespace amalgam::api::mongo {
@@ -183,6 +184,33 @@ Status StartSession(CommandContext& ctx, bson::Builder& r) {
   uuid[8] = (uuid[8] & 0x3F) | 0x80;
   r.StartDocument("id").AppendBinary("id", 4, uuid).EndDocument();
   r.AppendInt32("timeoutMinutes", kSessionTimeoutMinutes);
+  std::string key(reinterpret_cast<const char*>(uuid), 16);
+  static const char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t b : uuid) hex += {kDigits[b >> 4], kDigits[b & 15]};
+  ctx.service.sessions().GetOrCreate(key, hex, ctx.service.clock().NowMillis());
+  return Status::OK();
+}
+
+// endSessions / refreshSessions / killSessions: an array of lsids ({id: UUID}). killSessions
+// with an empty array, and killAllSessions, end every session.
+Status SessionList(CommandContext& ctx, bson::Builder&, std::string_view verb) {
+  bson::Value list = ctx.cmd.begin()->value;
+  if (list.type() != bson::BsonType::kArray) return WrongTypeError(verb, verb, list, "array");
+  SessionRegistry& reg = ctx.service.sessions();
+  if (verb == "killAllSessions" || (verb == "killSessions" && list.AsDocument().empty())) {
+    reg.EndAll();
+    return Status::OK();
+  }
+  int64_t now = ctx.service.clock().NowMillis();
+  for (const bson::Element& e : list.AsDocument()) {
+    AMALGAM_ASSIGN_OR_RETURN(std::string key, SessionKeyOf(e.value, nullptr));
+    if (verb == "refreshSessions") {
+      reg.Refresh(key, now);
+    } else {
+      reg.End(key);
+    }
+  }
   return Status::OK();
 }
 
@@ -201,10 +229,10 @@ void RegisterHandshakeCommands(CommandRegistry& reg) {
   reg.Add({"hostInfo", HostInfo});
   reg.Add({"getLog", GetLog, true});
   reg.Add({"startSession", StartSession});
-  reg.Add({"endSessions", Ok});
-  reg.Add({"refreshSessions", Ok});
-  reg.Add({"killSessions", Ok});
-  reg.Add({"killAllSessions", Ok});
+  reg.Add({"endSessions", [](CommandContext& c, bson::Builder& r) { return SessionList(c, r, "endSessions"); }});
+  reg.Add({"refreshSessions", [](CommandContext& c, bson::Builder& r) { return SessionList(c, r, "refreshSessions"); }});
+  reg.Add({"killSessions", [](CommandContext& c, bson::Builder& r) { return SessionList(c, r, "killSessions"); }});
+  reg.Add({"killAllSessions", [](CommandContext& c, bson::Builder& r) { return SessionList(c, r, "killAllSessions"); }});
   reg.Add({"whatsmyuri", [](CommandContext& c, bson::Builder& r) {
              r.AppendString("you", c.conn.peer);
              return Status::OK();

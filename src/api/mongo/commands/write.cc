@@ -19,17 +19,19 @@ namespace {
 
 constexpr size_t kChunk = 500;
 
-// The encoded _ids of documents matching `filter` (at most `limit`, 0: all), from a snapshot.
-Result<std::vector<std::string>> CollectMatches(engine::Engine& engine, engine::HandlePtr coll, bson::DocView filter,
+// The encoded _ids of documents matching `filter` (at most `limit`, 0: all), from a snapshot
+// (or from the command's transaction, which sees its own writes).
+Result<std::vector<std::string>> CollectMatches(CommandContext& ctx, engine::HandlePtr coll, bson::DocView filter,
                                                 bson::Value hint, int64_t limit, const query::Matcher& matcher) {
   query::PlanRequest req;
   req.coll = coll.get();
   req.filter = filter;
   req.hint = hint;
   AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
-  auto view = engine.Read();
+  auto view = ctx.txn ? nullptr : ctx.engine.Read();
   query::ReadSource src;
   src.view = view.get();
+  src.txn = ctx.txn;
   query::ExecStats stats;
   auto stage = query::MakeAccessStage(src, coll, plan, std::make_shared<const query::Matcher>(matcher), &stats);
   std::vector<std::string> ids;
@@ -77,18 +79,18 @@ Result<DeleteSpec> ParseDeleteSpec(bson::DocView d) {
 }
 
 // Deletes the documents matching one spec. Returns how many.
-Result<int64_t> RunDelete(engine::Engine& engine, engine::HandlePtr coll, const DeleteSpec& spec) {
+Result<int64_t> RunDelete(CommandContext& ctx, engine::HandlePtr coll, const DeleteSpec& spec) {
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(spec.q.view(), query::MatchContext{}));
   bson::Value hint = spec.hint_holder.view().Get("h");
   // With limit 1 a candidate may stop matching before we lock it: look further then.
   for (int attempt = 0; attempt < 10; ++attempt) {
     AMALGAM_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                             CollectMatches(engine, coll, spec.q.view(), hint, spec.limit, matcher));
+                             CollectMatches(ctx, coll, spec.q.view(), hint, spec.limit, matcher));
     int64_t deleted = 0;
     for (size_t start = 0; start < ids.size(); start += kChunk) {
       size_t end = std::min(ids.size(), start + kChunk);
       int64_t n = 0;
-      auto r = engine.RunWrite([&](engine::WriteTxn& t) -> Status {
+      Status r = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
         n = 0;
         for (size_t i = start; i < end; ++i) {
           AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, t.GetByEncodedId(*coll, ids[i], true));
@@ -98,7 +100,7 @@ Result<int64_t> RunDelete(engine::Engine& engine, engine::HandlePtr coll, const 
         }
         return Status::OK();
       });
-      AMALGAM_RETURN_IF_ERROR(r.status());
+      AMALGAM_RETURN_IF_ERROR(r);
       deleted += n;
     }
     if (spec.limit == 0 || deleted > 0 || ids.empty()) return deleted;
@@ -126,7 +128,7 @@ Status Delete(CommandContext& ctx, bson::Builder& r) {
   int64_t n = 0;
   WriteErrors errors;
   for (size_t i = 0; i < specs.size(); ++i) {
-    Result<int64_t> deleted = h ? RunDelete(ctx.engine, h, specs[i]) : Result<int64_t>(int64_t{0});
+    Result<int64_t> deleted = h ? RunDelete(ctx, h, specs[i]) : Result<int64_t>(int64_t{0});
     if (deleted.ok()) {
       n += *deleted;
       continue;
@@ -276,16 +278,16 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
   bson::Value hint = spec.hint_holder.view().Get("h");
   for (int attempt = 0; attempt < 10; ++attempt) {
     AMALGAM_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                             CollectMatches(ctx.engine, coll, spec.q.view(), hint, spec.multi ? 0 : 1, matcher));
+                             CollectMatches(ctx, coll, spec.q.view(), hint, spec.multi ? 0 : 1, matcher));
     for (size_t start = 0; start < ids.size(); start += kChunk) {
       size_t end = std::min(ids.size(), start + kChunk);
       UpdateOutcome chunk;
-      auto r = ctx.engine.RunWrite([&](engine::WriteTxn& t) -> Status {
+      Status r = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
         chunk = UpdateOutcome();
         for (size_t i = start; i < end; ++i) AMALGAM_RETURN_IF_ERROR(UpdateOne(t, *coll, ids[i], matcher, update, now, &chunk));
         return Status::OK();
       });
-      AMALGAM_RETURN_IF_ERROR(r.status());
+      AMALGAM_RETURN_IF_ERROR(r);
       out.matched += chunk.matched;
       out.modified += chunk.modified;
     }
@@ -293,7 +295,7 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
   }
   if (out.matched == 0 && spec.upsert) {
     AMALGAM_ASSIGN_OR_RETURN(bson::Document doc, UpsertDocument(update, spec.q.view(), now));
-    AMALGAM_RETURN_IF_ERROR(ctx.engine.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*coll, doc.view()); }).status());
+    AMALGAM_RETURN_IF_ERROR(ctx.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*coll, doc.view()); }));
     bson::Builder b;
     b.AppendValue("_id", doc.view().Get("_id"));
     out.upserted_id = std::move(b).Finish();
@@ -422,12 +424,13 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
     FindOptions first = find;
     first.limit = 1;
     first.hint = find.hint_holder.view().Get("h");
-    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, coll, first, bson::DocView()));
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, coll, first, bson::DocView(), ctx.txn));
     bson::Document candidate;
     AMALGAM_ASSIGN_OR_RETURN(bool found, q.source->Next(&candidate));
     if (!found) break;
     std::string id = storage::EncodeValue(candidate.view().Get("_id")).key;
-    auto w = ctx.engine.RunWrite([&](engine::WriteTxn& t) -> Status {
+    q.source.reset();  // a transaction's iterators must not outlive its next write
+    Status w = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
       result.reset();
       n = 0;
       if (remove) {
@@ -447,11 +450,11 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
       result = want_new ? std::move(after) : std::move(before);
       return Status::OK();
     });
-    AMALGAM_RETURN_IF_ERROR(w.status());
+    AMALGAM_RETURN_IF_ERROR(w);
   }
   if (n == 0 && spec.upsert && update) {
     AMALGAM_ASSIGN_OR_RETURN(bson::Document doc, UpsertDocument(*update, spec.q.view(), now));
-    AMALGAM_RETURN_IF_ERROR(ctx.engine.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*coll, doc.view()); }).status());
+    AMALGAM_RETURN_IF_ERROR(ctx.RunWrite([&](engine::WriteTxn& t) { return t.Insert(*coll, doc.view()); }));
     bson::Builder b;
     b.AppendValue("_id", doc.view().Get("_id"));
     upserted_id = std::move(b).Finish();
