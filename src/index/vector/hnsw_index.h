@@ -121,16 +121,19 @@ struct VectorHit {
   float distance;
 };
 
+// How a filtered search was (or would be) run; for tests, Stats and EXPLAIN-style output.
+enum class FilterPlan : uint8_t { kNone = 0, kExactScan = 1, kFilteredGraph = 2 };
+
 struct SearchOptions {
   size_t k = 10;                     // results wanted (>= 1)
   size_t ef = 0;                     // candidate list size; 0 = max(k, 64); raised to >= k
                                      // (Atlas numCandidates)
   const VectorFilter* filter = nullptr;
   bool exact = false;                // brute force (ENN), ignores ef
+  // Forces the filter plan (kExactScan or kFilteredGraph) instead of ChooseFilterPlan's choice;
+  // for tests and benchmarks. kNone: choose automatically.
+  FilterPlan force_plan = FilterPlan::kNone;
 };
-
-// How a filtered search was (or would be) run; for tests, Stats and EXPLAIN-style output.
-enum class FilterPlan : uint8_t { kNone = 0, kExactScan = 1, kFilteredGraph = 2 };
 
 struct SearchInfo {
   FilterPlan plan = FilterPlan::kNone;
@@ -150,6 +153,8 @@ struct HnswStats {
   int max_level = -1;
   uint64_t inserts = 0, removes = 0, searches = 0;
 };
+
+class HnswGraph;  // internal: src/index/vector/hnsw_impl.h
 
 class HnswIndex {
  public:
@@ -224,9 +229,8 @@ class HnswIndex {
 
  private:
   explicit HnswIndex(const HnswOptions& options);
-  class Impl;
   HnswOptions options_;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<HnswGraph> impl_;
 };
 
 }  // namespace amalgam::index

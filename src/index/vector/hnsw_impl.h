@@ -1,0 +1,136 @@
+#pragma once
+// HnswGraph: the data layout shared by hnsw_index.cc (graph, search) and
+// hnsw_serialize.cc (persistence). Internal: include only from src/index/vector/*.cc.
+//
+// Slots are the unit of storage: slot i holds one vector in contiguous arrays
+//   vectors[i * dims .. +dims)             float32 (normalized for cosine)
+//   links0[i * (1 + M0) .. +1+M0)          layer-0 neighbours: count, then ids
+//   upper[i]                               layers 1..level, each count + M ids (null at level 0)
+//   codes[i * code_bytes .. +code_bytes)   int8 codes or packed bits (with quantization)
+//   labels[i], levels[i], free[i]
+// A removed slot keeps its links (searches traverse it, never return it) until an insert
+// reuses it with its old level.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include "index/vector/distance.h"
+#include "index/vector/hnsw_index.h"
+#include "index/vector/label_map.h"
+
+namespace amalgam::index {
+
+struct VecCand {
+  float dist;
+  uint32_t slot;
+};
+
+// Per-search working memory, pooled so a search allocates nothing once warmed up.
+struct VecScratch {
+  std::vector<uint16_t> visited;
+  uint16_t visit_epoch = 0;
+  std::vector<uint16_t> allowed;
+  uint16_t allow_epoch = 0;
+  std::vector<VecCand> cand;  // min-heap (by dist) of nodes to expand
+  std::vector<VecCand> top;   // max-heap of the best accepted nodes
+  std::vector<uint32_t> batch;
+  std::vector<float> query;   // normalized query
+  std::vector<int8_t> qcode;
+  std::vector<uint64_t> qbits;
+  std::vector<float> qcentered;
+  std::vector<VecCand> tmp;
+
+  // Starts a new visit generation over `slots` slots.
+  void NewVisit(size_t slots);
+  void NewAllow(size_t slots);
+};
+
+class HnswGraph {
+ public:
+  static constexpr uint32_t kNone = 0xffffffffu;
+  static constexpr int kMaxLevel = 30;
+  static constexpr uint32_t kTrainUntil = 1024;  // quantizer sample size
+
+  explicit HnswGraph(const HnswOptions& o);
+
+  // --- configuration
+  HnswOptions opt;
+  const vecdist::Kernels* kern;
+  uint32_t dims, M, M0;
+  size_t link0_stride;   // 1 + M0 uint32
+  size_t upper_stride;   // 1 + M uint32 per upper layer
+  size_t code_bytes = 0; // per slot
+  size_t code_words = 0; // binary: 64-bit words per slot
+  double level_mult;
+
+  // --- slot storage (guarded by mu)
+  size_t capacity = 0;
+  size_t used = 0;  // slots handed out so far (live + free)
+  std::vector<float> vectors;
+  std::vector<uint32_t> links0;
+  std::vector<uint64_t> labels;
+  std::vector<uint8_t> levels;
+  std::vector<uint8_t> free_flag;
+  std::vector<std::unique_ptr<uint32_t[]>> upper;
+  std::vector<uint8_t> codes;
+  std::vector<uint32_t> free_slots;
+  LabelMap label_map;
+  uint32_t entry = kNone;
+  int max_level = -1;
+  uint64_t rng_state;
+  uint64_t applied_seq = 0;
+
+  // --- quantizer (scalar: code = round(x / scale); binary: bit = x > center[d])
+  float scale = 0;
+  uint32_t trained = 0;  // vectors the quantizer was last fitted on
+  std::vector<float> center;
+  // Binary codes are searched with the asymmetric distance (float query vs. signs) unless this
+  // is set (symmetric Hamming; kept for measurements, see docs/vector-search.md).
+  bool binary_hamming = false;
+
+  mutable std::shared_mutex mu;
+  mutable std::atomic<uint64_t> n_inserts{0}, n_removes{0}, n_searches{0};
+  mutable std::mutex pool_mu;
+  mutable std::vector<std::unique_ptr<VecScratch>> pool;
+
+  // --- helpers
+  const float* vec(uint32_t s) const { return vectors.data() + size_t(s) * dims; }
+  float* vec(uint32_t s) { return vectors.data() + size_t(s) * dims; }
+  uint32_t* links(uint32_t s, int level) {
+    return level == 0 ? links0.data() + s * link0_stride : upper[s].get() + (level - 1) * upper_stride;
+  }
+  const uint32_t* links(uint32_t s, int level) const {
+    return level == 0 ? links0.data() + s * link0_stride : upper[s].get() + (level - 1) * upper_stride;
+  }
+  size_t live() const { return label_map.size(); }
+  bool has_free() const { return !free_slots.empty(); }
+
+  // Full-precision distance between stored slot vectors / query and slot.
+  float Dist(const float* q, uint32_t s) const {
+    return opt.metric == VectorMetric::kEuclidean ? kern->l2sq(q, vec(s), dims)
+                                                  : 1.0f - kern->dot(q, vec(s), dims);
+  }
+  float ExternalDistance(float internal) const;
+
+  void Grow(size_t min_capacity, bool exact = false);
+  int RandomLevel();
+  Status PrepareVector(const float* in, float* out) const;  // checks, normalizes
+  void Encode(const float* v, uint8_t* code) const;
+  void MaybeTrain();
+  void EncodeQuery(const float* q, VecScratch& s) const;
+
+  Status Insert(uint64_t label, const float* normalized);  // REQUIRES: exclusive mu
+  bool Erase(uint64_t label);                             // REQUIRES: exclusive mu
+  void Link(uint32_t slot, int level);
+
+  VecScratch* Acquire() const;
+  void Release(VecScratch* s) const;
+
+  size_t MemoryBytesLocked() const;
+};
+
+}  // namespace amalgam::index

@@ -1,0 +1,380 @@
+// Searching an HnswIndex: greedy descent through the upper layers, best-first search of
+// layer 0 (on full precision or on quantized codes, then re-scored), filtered traversal, and
+// exact scans. Every working buffer comes from a pooled VecScratch.
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "index/vector/hnsw_impl.h"
+
+namespace amalgam::index {
+namespace {
+
+using Impl = HnswGraph;
+
+struct MinFirst {
+  bool operator()(const VecCand& a, const VecCand& b) const { return a.dist > b.dist; }
+};
+struct MaxFirst {
+  bool operator()(const VecCand& a, const VecCand& b) const { return a.dist < b.dist; }
+};
+
+inline void PrefetchBytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  size_t n = std::min<size_t>(bytes, 512);
+  for (size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
+}
+
+// Distance functors: operator()(slot) and Prefetch(slot).
+struct FloatL2 {
+  const Impl& ix;
+  const float* q;
+  float (*fn)(const float*, const float*, size_t);
+  float operator()(uint32_t s) const { return fn(q, ix.vec(s), ix.dims); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(ix.vec(s), ix.dims * 4); }
+};
+struct FloatIP {
+  const Impl& ix;
+  const float* q;
+  float (*fn)(const float*, const float*, size_t);
+  float operator()(uint32_t s) const { return 1.0f - fn(q, ix.vec(s), ix.dims); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(ix.vec(s), ix.dims * 4); }
+};
+struct I8L2 {
+  const Impl& ix;
+  const int8_t* q;
+  int32_t (*fn)(const int8_t*, const int8_t*, size_t);
+  const int8_t* code(uint32_t s) const {
+    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  float operator()(uint32_t s) const { return float(fn(q, code(s), ix.dims)); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+struct I8IP {
+  const Impl& ix;
+  const int8_t* q;
+  int32_t (*fn)(const int8_t*, const int8_t*, size_t);
+  const int8_t* code(uint32_t s) const {
+    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  float operator()(uint32_t s) const { return -float(fn(q, code(s), ix.dims)); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+struct Hamming {
+  const Impl& ix;
+  const uint64_t* q;
+  uint32_t (*fn)(const uint64_t*, const uint64_t*, size_t);
+  const uint64_t* code(uint32_t s) const {
+    return reinterpret_cast<const uint64_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  float operator()(uint32_t s) const { return float(fn(q, code(s), ix.code_words)); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+
+// Asymmetric binary distance: the centred float query against the code's signs. Ranks like
+// -<q - c, sign(x - c)>; far closer to the true order than Hamming between two codes.
+struct BinaryAsym {
+  const Impl& ix;
+  const float* q;  // query minus the quantizer's centre
+  float (*fn)(const float*, const uint64_t*, size_t);
+  const uint64_t* code(uint32_t s) const {
+    return reinterpret_cast<const uint64_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  float operator()(uint32_t s) const { return -fn(q, code(s), ix.dims); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+
+struct AcceptAll {
+  bool operator()(uint32_t) const { return true; }
+};
+// Live, in the allow-list (if any), accepted by the predicate (if any).
+struct AcceptFiltered {
+  const Impl& ix;
+  const uint16_t* allowed;  // null: no allow-list
+  uint16_t allow_epoch;
+  const LabelPredicate* pred;
+  bool operator()(uint32_t s) const {
+    if (ix.free_flag[s]) return false;
+    if (allowed && allowed[s] != allow_epoch) return false;
+    return !pred || pred->Accepts(ix.labels[s]);
+  }
+};
+
+// Best-first search of layer 0 from `ep`; leaves up to `ef` accepted nodes in s.top (max-heap).
+// Nodes that are not accepted are still expanded, so the search walks through them.
+template <class D, class A>
+void SearchLayer0(const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const D& dist, const A& accept,
+                  SearchInfo* info) {
+  s.NewVisit(ix.used);
+  s.cand.clear();
+  s.top.clear();
+  if (s.batch.size() < ix.M0) s.batch.resize(ix.M0);
+  const uint16_t epoch = s.visit_epoch;
+  uint16_t* visited = s.visited.data();
+  uint32_t* batch = s.batch.data();
+  float d = dist(ep);
+  size_t ndist = 1, nvisit = 0;
+  visited[ep] = epoch;
+  s.cand.push_back({d, ep});
+  float bound = INFINITY;
+  if (accept(ep)) {
+    s.top.push_back({d, ep});
+    bound = d;
+  }
+  while (!s.cand.empty()) {
+    VecCand c = s.cand.front();
+    if (c.dist > bound && s.top.size() >= ef) break;
+    std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
+    s.cand.pop_back();
+    if (!s.cand.empty()) __builtin_prefetch(ix.links0.data() + s.cand.front().slot * ix.link0_stride);
+    ++nvisit;
+    const uint32_t* l = ix.links0.data() + c.slot * ix.link0_stride;
+    uint32_t n = l[0];
+    size_t nb = 0;
+    for (uint32_t i = 1; i <= n; ++i) {
+      uint32_t id = l[i];
+      if (visited[id] == epoch) continue;
+      visited[id] = epoch;
+      batch[nb++] = id;
+      dist.Prefetch(id);
+    }
+    ndist += nb;
+    for (size_t j = 0; j < nb; ++j) {
+      uint32_t id = batch[j];
+      float dd = dist(id);
+      if (s.top.size() < ef || dd < bound) {
+        s.cand.push_back({dd, id});
+        std::push_heap(s.cand.begin(), s.cand.end(), MinFirst());
+        if (accept(id)) {
+          s.top.push_back({dd, id});
+          std::push_heap(s.top.begin(), s.top.end(), MaxFirst());
+          if (s.top.size() > ef) {
+            std::pop_heap(s.top.begin(), s.top.end(), MaxFirst());
+            s.top.pop_back();
+          }
+          bound = s.top.front().dist;
+        }
+      }
+    }
+  }
+  if (info) {
+    info->distance_computations += ndist;
+    info->nodes_visited += nvisit;
+  }
+}
+
+// Greedy descent from the entry point to layer 1; returns the layer-0 entry.
+uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
+  uint32_t ep = ix.entry;
+  float epd = ix.Dist(q, ep);
+  size_t ndist = 1;
+  for (int l = ix.max_level; l > 0; --l) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const uint32_t* ln = ix.links(ep, l);
+      for (uint32_t i = 1; i <= ln[0]; ++i) {
+        float d = ix.Dist(q, ln[i]);
+        ++ndist;
+        if (d < epd) {
+          epd = d;
+          ep = ln[i];
+          changed = true;
+        }
+      }
+    }
+  }
+  if (info) info->distance_computations += ndist;
+  return ep;
+}
+
+template <class A>
+void RunLayer0(const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const A& accept, SearchInfo* info) {
+  const vecdist::Kernels& k = *ix.kern;
+  switch (ix.opt.quantization) {
+    case VectorQuantization::kNone:
+      if (ix.opt.metric == VectorMetric::kEuclidean)
+        SearchLayer0(ix, s, ep, ef, FloatL2{ix, s.query.data(), k.l2sq}, accept, info);
+      else
+        SearchLayer0(ix, s, ep, ef, FloatIP{ix, s.query.data(), k.dot}, accept, info);
+      break;
+    case VectorQuantization::kScalar:
+      if (ix.opt.metric == VectorMetric::kEuclidean)
+        SearchLayer0(ix, s, ep, ef, I8L2{ix, s.qcode.data(), k.l2sq_i8}, accept, info);
+      else
+        SearchLayer0(ix, s, ep, ef, I8IP{ix, s.qcode.data(), k.dot_i8}, accept, info);
+      break;
+    case VectorQuantization::kBinary:
+      if (ix.binary_hamming)
+        SearchLayer0(ix, s, ep, ef, Hamming{ix, s.qbits.data(), k.hamming}, accept, info);
+      else
+        SearchLayer0(ix, s, ep, ef, BinaryAsym{ix, s.qcentered.data(), k.masked_sum}, accept, info);
+      break;
+  }
+}
+
+// Sorts candidates (full-precision distances) by (distance, label) and emits the first k.
+void Emit(const Impl& ix, std::vector<VecCand>& c, size_t k, std::vector<VectorHit>* out) {
+  auto less = [&](const VecCand& a, const VecCand& b) {
+    return a.dist < b.dist || (a.dist == b.dist && ix.labels[a.slot] < ix.labels[b.slot]);
+  };
+  if (c.size() > k) {
+    std::partial_sort(c.begin(), c.begin() + k, c.end(), less);
+    c.resize(k);
+  } else {
+    std::sort(c.begin(), c.end(), less);
+  }
+  out->reserve(c.size());
+  for (const VecCand& x : c) out->push_back({ix.labels[x.slot], ix.ExternalDistance(x.dist)});
+}
+
+// Keeps the k best in a max-heap.
+inline void PushTopK(std::vector<VecCand>& top, size_t k, VecCand c) {
+  if (top.size() < k) {
+    top.push_back(c);
+    std::push_heap(top.begin(), top.end(), MaxFirst());
+  } else if (c.dist < top.front().dist) {
+    std::pop_heap(top.begin(), top.end(), MaxFirst());
+    top.back() = c;
+    std::push_heap(top.begin(), top.end(), MaxFirst());
+  }
+}
+
+void ExactLocked(const Impl& ix, VecScratch& s, size_t k, const VectorFilter* f, std::vector<VectorHit>* out,
+                 SearchInfo* info) {
+  s.top.clear();
+  const float* q = s.query.data();
+  size_t ndist = 0;
+  const LabelPredicate* pred = f ? f->predicate : nullptr;
+  if (f && f->has_allow) {
+    s.NewVisit(ix.used);
+    const uint16_t epoch = s.visit_epoch;
+    for (uint64_t label : f->allow) {
+      uint32_t slot = ix.label_map.Find(label);
+      if (slot == LabelMap::kNone || s.visited[slot] == epoch) continue;
+      s.visited[slot] = epoch;
+      if (pred && !pred->Accepts(label)) continue;
+      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
+      ++ndist;
+    }
+  } else {
+    for (uint32_t slot = 0; slot < ix.used; ++slot) {
+      if (ix.free_flag[slot]) continue;
+      if (pred && !pred->Accepts(ix.labels[slot])) continue;
+      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
+      ++ndist;
+    }
+  }
+  if (info) info->distance_computations += ndist;
+  Emit(ix, s.top, k, out);
+}
+
+FilterPlan ChoosePlanLocked(const Impl& ix, const VectorFilter& f, size_t ef) {
+  double n = double(ix.live());
+  double matching;
+  if (f.has_allow) {
+    matching = double(f.allow.size());
+  } else if (f.predicate) {
+    if (f.estimated_selectivity < 0) return FilterPlan::kFilteredGraph;
+    matching = f.estimated_selectivity * n;
+  } else {
+    return FilterPlan::kNone;
+  }
+  double bound = std::max({double(HnswIndex::kExactScanMinRows), double(ef * HnswIndex::kExactScanEfFactor),
+                           n * HnswIndex::kExactScanSelectivity});
+  return matching <= bound ? FilterPlan::kExactScan : FilterPlan::kFilteredGraph;
+}
+
+struct ScratchGuard {
+  const Impl& ix;
+  VecScratch* s;
+  ~ScratchGuard() { ix.Release(s); }
+};
+
+}  // namespace
+
+FilterPlan HnswIndex::ChooseFilterPlan(const VectorFilter& filter, size_t ef) const {
+  std::shared_lock<std::shared_mutex> g(impl_->mu);
+  return ChoosePlanLocked(*impl_, filter, ef);
+}
+
+Status HnswIndex::Search(const float* query, const SearchOptions& o, std::vector<VectorHit>* out,
+                         SearchInfo* info) const {
+  out->clear();
+  if (o.k == 0) return InvalidArgument("the number of results must be at least 1");
+  const Impl& ix = *impl_;
+  ScratchGuard guard{ix, ix.Acquire()};
+  VecScratch& s = *guard.s;
+  s.query.resize(ix.dims);
+  AMALGAM_RETURN_IF_ERROR(ix.PrepareVector(query, s.query.data()));
+  std::shared_lock<std::shared_mutex> g(ix.mu);
+  ix.n_searches.fetch_add(1, std::memory_order_relaxed);
+  if (ix.live() == 0 || ix.entry == Impl::kNone) return Status::OK();
+  const size_t k = o.k;
+  const size_t ef = std::max(o.ef ? o.ef : std::max<size_t>(k, 64), k);
+  const VectorFilter* f = o.filter;
+  if (f && !f->has_allow && !f->predicate) f = nullptr;
+  FilterPlan plan = f ? ChoosePlanLocked(ix, *f, ef) : FilterPlan::kNone;
+  if (f && o.force_plan != FilterPlan::kNone) plan = o.force_plan;
+  if (info) info->plan = plan;
+  if (o.exact || plan == FilterPlan::kExactScan) {
+    ExactLocked(ix, s, k, f, out, info);
+    return Status::OK();
+  }
+  if (f && f->has_allow && f->allow.empty()) return Status::OK();
+
+  uint32_t ep = Descend(ix, s.query.data(), info);
+  const bool quantized = ix.opt.quantization != VectorQuantization::kNone;
+  size_t width = ef;
+  if (quantized) {
+    ix.EncodeQuery(s.query.data(), s);
+    width = std::max(ef, k * ix.opt.rescore_multiplier);
+  }
+  if (!f && ix.free_slots.empty()) {
+    RunLayer0(ix, s, ep, width, AcceptAll{}, info);
+  } else {
+    const uint16_t* allowed = nullptr;
+    if (f && f->has_allow) {
+      s.NewAllow(ix.used);
+      for (uint64_t label : f->allow) {
+        uint32_t slot = ix.label_map.Find(label);
+        if (slot != LabelMap::kNone) s.allowed[slot] = s.allow_epoch;
+      }
+      allowed = s.allowed.data();
+    }
+    RunLayer0(ix, s, ep, width, AcceptFiltered{ix, allowed, s.allow_epoch, f ? f->predicate : nullptr}, info);
+  }
+  if (quantized) {
+    // Re-score the candidates gathered on the codes with the full vectors.
+    for (VecCand& c : s.top) c.dist = ix.Dist(s.query.data(), c.slot);
+    if (info) info->distance_computations += s.top.size();
+  }
+  Emit(ix, s.top, k, out);
+  if (f && out->size() < k) {
+    // The graph walk found fewer matches than wanted: only an exact scan can tell whether
+    // more exist.
+    out->clear();
+    if (info) info->plan = FilterPlan::kExactScan;
+    ExactLocked(ix, s, k, f, out, info);
+  }
+  return Status::OK();
+}
+
+Status HnswIndex::ExactSearch(const float* query, size_t k, const VectorFilter* filter,
+                              std::vector<VectorHit>* out) const {
+  out->clear();
+  if (k == 0) return InvalidArgument("the number of results must be at least 1");
+  const Impl& ix = *impl_;
+  ScratchGuard guard{ix, ix.Acquire()};
+  VecScratch& s = *guard.s;
+  s.query.resize(ix.dims);
+  AMALGAM_RETURN_IF_ERROR(ix.PrepareVector(query, s.query.data()));
+  std::shared_lock<std::shared_mutex> g(ix.mu);
+  ix.n_searches.fetch_add(1, std::memory_order_relaxed);
+  if (filter && !filter->has_allow && !filter->predicate) filter = nullptr;
+  ExactLocked(ix, s, k, filter, out, nullptr);
+  return Status::OK();
+}
+
+}  // namespace amalgam::index
