@@ -3,6 +3,10 @@
 // collections, an abort that leaves nothing behind, and concurrent transfers that keep the total.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { MongoServerError } = require('mongodb');
 const amalgamd = require('./amalgamd');
 const { connect } = require('./helpers');
@@ -102,5 +106,45 @@ describe('transactions', () => {
     await Promise.all(transfers);
     const bals = (await accts.find().sort({ _id: 1 }).toArray()).map((d) => d.bal);
     assert.deepEqual(bals, [101, 100, 100, 100]);
+  });
+});
+
+describe('mongosh', () => {
+  it('session.withTransaction in a mongosh script commits, abortTransaction rolls back', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'amalgam-mongosh-txn-'));
+    fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
+    fs.mkdirSync(path.join(home, '.mongodb', 'mongosh'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.mongodb', 'mongosh', 'config'), JSON.stringify({ enableTelemetry: false }));
+    const env = {
+      ...process.env,
+      HOME: home,
+      MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
+      MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1',
+      CI: '1',
+      NO_COLOR: '1',
+    };
+    const args = [server.uri('directConnection=true'), '--quiet', '--file',
+      path.join(__dirname, 'fixtures', 'mongosh_transaction.js')];
+    const mongosh = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
+    const { code, stdout, stderr } = await new Promise((resolve, reject) => {
+      const child = spawn(mongosh, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let o = '';
+      let e = '';
+      child.stdout.on('data', (d) => { o += d; });
+      child.stderr.on('data', (d) => { e += d; });
+      child.on('error', reject);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
+      child.on('close', (c) => { clearTimeout(timer); resolve({ code: c, stdout: o, stderr: e }); });
+    });
+    if (!process.env.AMALGAM_KEEP_TMP) fs.rmSync(home, { recursive: true, force: true });
+    assert.equal(code, 0, `mongosh failed:\n${stdout}\n${stderr}`);
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, `no RESULT line in:\n${stdout}\n${stderr}`);
+    assert.deepEqual(JSON.parse(line.slice(7)), {
+      insideSeesOwnWrites: 40,
+      outsideSeesNothing: 0,
+      balances: [['alice', 60], ['bob', 40]],
+      audit: 1,
+    });
   });
 });
