@@ -329,6 +329,11 @@ def test_cursor_of_a_transaction_pages_inside_it_and_closes_with_it(raw):
     assert got == list(range(11))
     r = raw.cmd("t", {"find": "c", "batchSize": 2}, **txn_fields(lsid, 1))
     cid = r["cursor"]["id"]
+    # Outside the transaction the cursor cannot be used (it reads through the transaction).
+    r = raw.cmd("t", {"getMore": cid, "collection": "c"})
+    assert r["code"] == 263
+    r = raw.cmd("t", {"getMore": cid, "collection": "c", "batchSize": 1}, **txn_fields(lsid, 1))
+    assert [d["_id"] for d in r["cursor"]["nextBatch"]] == [2]
     assert raw.cmd("admin", {"abortTransaction": 1}, **txn_fields(lsid, 1))["ok"] == 1.0
     r = raw.cmd("t", {"getMore": cid, "collection": "c"}, lsid=lsid)
     assert r["code"] == 43  # CursorNotFound: closed with its transaction

@@ -74,9 +74,26 @@ SessionPtr SessionRegistry::Find(const std::string& key) {
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-void SessionRegistry::AbortTransaction(Session& s) {
+void SessionRegistry::AddTxnCursor(Session& s, int64_t id) {
+  s.txn_cursors.push_back(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  txn_cursors_.insert(id);
+}
+
+void SessionRegistry::CloseTxnCursors(Session& s) {
   for (int64_t id : s.txn_cursors) cursors_.Kill(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int64_t id : s.txn_cursors) txn_cursors_.erase(id);
   s.txn_cursors.clear();
+}
+
+bool SessionRegistry::IsTxnCursor(int64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return txn_cursors_.count(id) > 0;
+}
+
+void SessionRegistry::AbortTransaction(Session& s) {
+  CloseTxnCursors(s);
   if (s.txn) {
     s.txn->Abort();
     s.txn.reset();

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,11 @@ class SessionRegistry {
 
   // Aborts the open transaction of `s`. REQUIRES: s.mu held.
   void AbortTransaction(Session& s);
+  // Cursors opened in the open transaction of `s` (they read through it, so they close with it
+  // and no command outside the transaction may use them). REQUIRES: s.mu held.
+  void AddTxnCursor(Session& s, int64_t id);
+  void CloseTxnCursors(Session& s);
+  bool IsTxnCursor(int64_t id) const;
 
   // Reaps at most once per second (cheap otherwise): aborts transactions older than the
   // lifetime limit and forgets sessions idle longer than the session timeout (aborting their
@@ -104,6 +110,7 @@ class SessionRegistry {
   CursorManager& cursors_;
   mutable std::mutex mu_;
   std::map<std::string, SessionPtr> sessions_;
+  std::set<int64_t> txn_cursors_;  // ids of cursors opened in open transactions
   std::atomic<int64_t> next_reap_millis_{0};
   std::atomic<int64_t> next_gc_millis_{0};
 };

@@ -77,6 +77,27 @@ Status CheckReadConcern(CommandContext& ctx, bool starting_transaction) {
   return Status::OK();
 }
 
+// A cursor of an open transaction reads through that transaction: only commands of the
+// transaction may use it.
+Status CheckNotTxnCursor(SessionRegistry& reg, CommandContext& ctx, std::string_view name) {
+  auto refuse = [&](int64_t id) {
+    return Status(ErrorCode::kOperationNotSupportedInTransaction,
+                  "Cannot run " + std::string(name) + " on cursor " + std::to_string(id) +
+                      ", which was created in a transaction, outside of that transaction");
+  };
+  bson::Value v = ctx.cmd.begin()->value;
+  if (name == "getMore") {
+    if (v.type() == bson::BsonType::kInt64 && reg.IsTxnCursor(v.AsInt64())) return refuse(v.AsInt64());
+    return Status::OK();
+  }
+  bson::Value ids = ctx.cmd.Get("cursors");
+  if (ids.type() != bson::BsonType::kArray) return Status::OK();
+  for (const bson::Element& e : ids.AsDocument()) {
+    if (e.value.type() == bson::BsonType::kInt64 && reg.IsTxnCursor(e.value.AsInt64())) return refuse(e.value.AsInt64());
+  }
+  return Status::OK();
+}
+
 // Loads the persisted record of the session (once per session object): the last retryable
 // write's reply, or the last committed transaction's number. REQUIRES: s.mu held.
 Status LoadRecord(CommandContext& ctx, Session& s) {
@@ -184,8 +205,7 @@ Status RunRetryable(SessionRegistry& reg, CommandContext& ctx, Session& s, int64
 }
 
 Status CommitTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s) {
-  for (int64_t id : s.txn_cursors) ctx.service.cursors().Kill(id);
-  s.txn_cursors.clear();
+  reg.CloseTxnCursors(s);
   bson::Document rec = Record(s.txn_number, ctx.service.clock().NowMillis(), "commit", nullptr);
   Status st = s.txn->PutMeta(SessionRecordKey(s.key), AsBytes(rec));
   Result<storage::CommitInfo> committed = st.ok() ? s.txn->Commit() : Result<storage::CommitInfo>(st);
@@ -199,7 +219,6 @@ Status CommitTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s) 
     return err;
   }
   s.state = TxnState::kCommitted;
-  (void)reg;
   return Status::OK();
 }
 
@@ -317,7 +336,7 @@ Status RunInTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s, i
     bson::Value c = body.view().Get("cursor");
     if (c.type() == bson::BsonType::kDocument) {
       bson::Value id = c.AsDocument().Get("id");
-      if (id.type() == bson::BsonType::kInt64 && id.AsInt64() != 0) s.txn_cursors.push_back(id.AsInt64());
+      if (id.type() == bson::BsonType::kInt64 && id.AsInt64() != 0) reg.AddTxnCursor(s, id.AsInt64());
     }
   }
   reply.AppendElements(body.view());
@@ -365,6 +384,9 @@ Status RunCommandInSession(SessionRegistry& reg, CommandContext& ctx, const Comm
   bson::Value lsid = ctx.cmd.Get("lsid");
   bson::Value txnv = ctx.cmd.Get("txnNumber");
   bson::Value autocommit = ctx.cmd.Get("autocommit");
+  if (autocommit.missing() && (spec.name == "getMore" || spec.name == "killCursors")) {
+    AMALGAM_RETURN_IF_ERROR(CheckNotTxnCursor(reg, ctx, spec.name));
+  }
   if (lsid.missing()) {
     if (!txnv.missing()) {
       return Status(ErrorCode::kInvalidOptions, "Transaction number requires a session ID to also be specified");
