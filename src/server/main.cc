@@ -1,5 +1,6 @@
 // amalgamd: the Amalgam server. The command line is a contract (options.h, DESIGN.md "Running").
 // Exit codes: 0 clean shutdown, 1 runtime failure (e.g. a port in use), 2 bad command line.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -10,6 +11,8 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "engine/engine.h"
+#include "engine/ttl_monitor.h"
+#include "storage/change_log_retention.h"
 #include "api/dynamo/service.h"
 #include "api/mongo/service.h"
 #include "api/mongo/session.h"
@@ -55,6 +58,18 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
     return kExitFailure;
   }
 
+  // Background work over the engine: change-log retention and the TTL expirer. Both stop
+  // before the engine closes (explicitly below, or by their destructors on an early return).
+  storage::RetentionOptions retention_options;
+  retention_options.retention_millis = options.change_log_retention_seconds * 1000;
+  retention_options.interval_millis = std::clamp<int64_t>(retention_options.retention_millis / 10, 100, 60'000);
+  storage::ChangeLogRetention retention((*engine)->store(), SystemClock::Default(), retention_options);
+  retention.Start();
+  engine::TtlOptions ttl_options;
+  ttl_options.interval_millis = options.ttl_interval_millis;
+  engine::TtlMonitor ttl(**engine, SystemClock::Default(), ttl_options);
+  ttl.Start();
+
   // A ports file left by a server that was killed would tell clients we are ready: remove it.
   // (We hold the data-directory lock, so no live server owns it.)
   if (Status status = RemovePortsFile(options.data_dir); !status.ok()) {
@@ -84,6 +99,8 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
   // request runs now).
   mongo.sessions().AbortAll();
   mongo.cursors().CloseAll();
+  ttl.Stop();
+  retention.Stop();
   if (Status status = (*engine)->store().Flush(); !status.ok()) {
     AMALGAM_LOG(kWarning, "server") << "flush at shutdown: " << status.message();
   }

@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -18,6 +19,8 @@
 #include "api/mongo/service.h"
 #include "api/mongo/wire.h"
 #include "common/logging.h"
+#include "engine/change_notifier.h"
+#include "engine/engine.h"
 #include "server/acceptor.h"
 #include "server/connection_set.h"
 
@@ -48,7 +51,8 @@ struct MongoListener::State {
         reaper(acceptor.get_executor()),
         service(service_in),
         open_gauge(metrics.GetGauge("amalgam_mongo_open_connections", "Open MongoDB connections.")),
-        commands(metrics.GetCounter("amalgam_mongo_messages_total", "MongoDB wire messages handled.")) {}
+        commands(metrics.GetCounter("amalgam_mongo_messages_total", "MongoDB wire messages handled.")),
+        notifier(service_in.engine().store()) {}
 
   asio::io_context& io;
   tcp::acceptor acceptor;
@@ -59,9 +63,26 @@ struct MongoListener::State {
   Counter& commands;
   ConnectionSet connections;
   std::atomic<bool> stopping{false};
+  // Wakes connections whose change-stream getMore waits for new change-log entries.
+  engine::ChangeNotifier notifier;
 };
 
 namespace {
+
+// Waits, without holding the thread, until the change log passes `after_seq` or `deadline`
+// passes (a getMore that asked to answer later: AwaitRequest in api/mongo/command.h). The
+// notifier's callback runs on its own thread and only posts the wake-up to this strand.
+asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_seq,
+                                  std::chrono::steady_clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor, deadline);
+  uint64_t id = state.notifier.Add(after_seq, [timer, executor] {
+    asio::post(executor, [timer] { timer->cancel(); });
+  });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  state.notifier.Cancel(id);
+}
 
 asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> state, tcp::socket socket) {
   auto conn = std::make_shared<Connection>(std::move(socket));
@@ -77,6 +98,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
   });
   api::mongo::ConnectionState cs;
   cs.connection_id = state->service.NextConnectionId();
+  cs.can_await = true;
   boost::system::error_code ec;
   auto remote = conn->socket.remote_endpoint(ec);
   cs.peer = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -147,7 +169,18 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
     }
     state->commands.Increment();
     bool close = false;
-    std::string reply = state->service.HandleMessage(cs, std::span<const uint8_t>(buf.data() + begin, need), &close);
+    std::span<const uint8_t> message(buf.data() + begin, need);
+    std::string reply = state->service.HandleMessage(cs, message, &close);
+    while (cs.await.requested) {
+      // Nothing to answer yet: wait for the change log, then run the same message again. The
+      // buffer is not touched meanwhile (no reads while a message is in progress).
+      cs.await.requested = false;
+      co_await AwaitChange(*state, cs.await.after_seq, cs.await.deadline);
+      if (state->stopping.load()) cs.can_await = false;  // shutting down: finish in place
+      cs.await.rerun = true;
+      reply = state->service.HandleMessage(cs, message, &close);
+      cs.await.rerun = false;
+    }
     begin += need;
     if (begin == end) begin = end = 0;
     if (!reply.empty()) {
@@ -222,6 +255,9 @@ void MongoListener::BeginShutdown() {
     state->reaper.cancel();
   });
   state->connections.CloseIdle();
+  // The notifier must not outlive the engine: stop it now (waiting getMores then finish within
+  // their own deadline, blocking in the store).
+  state->notifier.Stop();
 }
 
 size_t MongoListener::open_connections() const { return state_->connections.size(); }

@@ -26,7 +26,9 @@ enum class Setting : uint8_t {
   kHttpPort,
   kConfig,
   kLogLevel,
-  kDurability
+  kDurability,
+  kChangeLogRetention,
+  kTtlInterval
 };
 
 struct OptionSpec {
@@ -39,7 +41,7 @@ struct OptionSpec {
 };
 
 // The one table behind parsing, --help and the config-file keys.
-constexpr std::array<OptionSpec, 8> kOptions = {{
+constexpr std::array<OptionSpec, 10> kOptions = {{
     {Setting::kDataDir, "--data-dir", "data_dir", "DIR", "",
      "directory for all data; created if missing (required)"},
     {Setting::kBind, "--bind", "bind", "ADDR", "127.0.0.1",
@@ -56,6 +58,10 @@ constexpr std::array<OptionSpec, 8> kOptions = {{
      "debug, info, warning or error"},
     {Setting::kDurability, "--durability", "durability", "MODE", "process",
      "process: commits survive a crash of the process; fsync: also a power loss"},
+    {Setting::kChangeLogRetention, "--change-log-retention", "change_log_retention", "SECONDS",
+     "86400", "how long the change log keeps entries (change-stream resume points)"},
+    {Setting::kTtlInterval, "--ttl-interval-ms", "ttl_interval_ms", "MS", "1000",
+     "time between passes of the TTL expirer (bounds how late documents expire)"},
 }};
 
 const OptionSpec* FindByFlag(std::string_view flag) {
@@ -78,6 +84,19 @@ Status OptionError(std::string_view where, std::string_view what) {
 
 bool IsPortSetting(Setting s) {
   return s == Setting::kMongoPort || s == Setting::kDynamoPort || s == Setting::kHttpPort;
+}
+
+bool IsIntegerSetting(Setting s) {
+  return IsPortSetting(s) || s == Setting::kChangeLogRetention || s == Setting::kTtlInterval;
+}
+
+Result<int64_t> ParsePositive(std::string_view text, int64_t max, std::string_view where) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 1 || v > max) {
+    return OptionError(where, "'" + std::string(text) + "' is not a whole number from 1 to " + std::to_string(max));
+  }
+  return v;
 }
 
 Result<uint16_t> ParsePort(std::string_view text, std::string_view where) {
@@ -133,6 +152,15 @@ Status Apply(const OptionSpec& spec, std::string_view text, std::string_view whe
                                       "(process, fsync)");
       }
       return Status::OK();
+    case Setting::kChangeLogRetention: {
+      AMALGAM_ASSIGN_OR_RETURN(options->change_log_retention_seconds,
+                               ParsePositive(text, 10LL * 365 * 86400, where));
+      return Status::OK();
+    }
+    case Setting::kTtlInterval: {
+      AMALGAM_ASSIGN_OR_RETURN(options->ttl_interval_millis, ParsePositive(text, 86'400'000, where));
+      return Status::OK();
+    }
   }
   return InternalError("unhandled option setting");
 }
@@ -152,7 +180,7 @@ Status ApplyConfigFile(const std::string& path, const FileReader& reader, Server
     if (spec == nullptr) return OptionError(where, "unknown setting");
     const ConfigValue& value = entry.value;
     ConfigValue::Type want =
-        IsPortSetting(spec->setting) ? ConfigValue::Type::kInteger : ConfigValue::Type::kString;
+        IsIntegerSetting(spec->setting) ? ConfigValue::Type::kInteger : ConfigValue::Type::kString;
     if (value.type != want) {
       return OptionError(where, "expected " + std::string(ConfigTypeName(want)) + ", got " +
                                     std::string(ConfigTypeName(value.type)));

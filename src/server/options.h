@@ -4,12 +4,14 @@
 //
 //   amalgamd --data-dir DIR [--bind 127.0.0.1] [--mongo-port 27017] [--dynamo-port 8000]
 //            [--http-port 9090] [--config amalgam.toml] [--log-level info]
-//            [--durability process|fsync] [--help] [--version]
+//            [--durability process|fsync] [--change-log-retention SECONDS]
+//            [--ttl-interval-ms MS] [--help] [--version]
 //
 // Every option is accepted as `--opt value` and as `--opt=value`. A port of 0 means "let the
 // kernel pick a free port" (the chosen ports are published in DIR/amalgamd.ports). `--config FILE`
 // reads the same settings from a small TOML subset (see config_file.h) under the keys data_dir,
-// bind, mongo_port, dynamo_port, http_port, log_level and durability; values given on the command
+// bind, mongo_port, dynamo_port, http_port, log_level, durability, change_log_retention and
+// ttl_interval_ms; values given on the command
 // line win over the file, and the file wins over the defaults. If an option is repeated, the last
 // one wins. `--help`/`-h` and `--version` anywhere on the line win over everything else.
 //
@@ -42,6 +44,8 @@ struct ServerOptions {
   std::string config_path;         // empty: no config file was read
   LogLevel log_level = LogLevel::kInfo;
   Durability durability = Durability::kProcess;
+  int64_t change_log_retention_seconds = 86400;  // change-log retention window
+  int64_t ttl_interval_millis = 1000;            // TTL expirer pass interval
 };
 
 // What the command line asks for.

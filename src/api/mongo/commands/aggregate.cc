@@ -7,6 +7,7 @@
 #include "api/mongo/batch.h"
 #include "api/mongo/command.h"
 #include "api/mongo/commands/change_stream.h"
+#include "api/mongo/commands/change_stream.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
 #include "engine/engine.h"
@@ -224,6 +225,7 @@ Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOption
 }
 
 Status Aggregate(CommandContext& ctx, bson::Builder& r) {
+  if (IsChangeStreamAggregate(ctx.cmd)) return ChangeStreamAggregate(ctx, r);
   if (IsChangeStreamAggregate(ctx.cmd)) return ChangeStreamAggregate(ctx, r);
   bson::Value target = ctx.cmd.begin()->value;
   bool collectionless = false;

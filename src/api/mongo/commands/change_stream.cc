@@ -1,0 +1,799 @@
+// Change streams: $changeStream aggregates and their getMores (docs/change-streams.md).
+#include "api/mongo/commands/change_stream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+
+#include "api/mongo/service.h"
+#include "bson/builder.h"
+#include "bson/compare.h"
+#include "engine/engine.h"
+#include "query/pipeline.h"
+
+namespace amalgam::api::mongo {
+namespace {
+
+constexpr int64_t kDefaultFirstBatch = 101;
+constexpr int64_t kDefaultAwaitMillis = 1000;  // MongoDB's default for awaitData getMores
+constexpr size_t kReadChunk = 256;             // change-log entries read at a time
+constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024 - 16 * 1024;
+
+enum class Scope : uint8_t { kCollection, kDatabase, kCluster };
+enum class PostImage : uint8_t { kDefault, kUpdateLookup, kWhenAvailable, kRequired };
+enum class PreImage : uint8_t { kOff, kWhenAvailable, kRequired };
+
+struct StreamSpec {
+  Scope scope = Scope::kCollection;
+  std::string db, coll;
+  PostImage full_document = PostImage::kDefault;
+  PreImage before = PreImage::kOff;
+  bool show_expanded = false;
+};
+
+// ---- resume tokens --------------------------------------------------------------------------
+// {_data: "<hex>"}: "A1" (format 1), the change-log seq (16 hex digits), then "00" for an
+// event or a high-water mark (resume after that seq) or "01" for the invalidate event that
+// follows the entry at that seq. Fixed width, so tokens sort as the events they name.
+
+struct ResumePoint {
+  uint64_t seq = 0;
+  bool invalidate = false;
+};
+
+bson::Document EncodeToken(ResumePoint p) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string data = "A1";
+  for (int i = 15; i >= 0; --i) data.push_back(kHex[(p.seq >> (4 * i)) & 0xF]);
+  data += p.invalidate ? "01" : "00";
+  bson::Builder b;
+  b.AppendString("_data", data);
+  return std::move(b).Finish();
+}
+
+Result<ResumePoint> DecodeToken(const bson::Value& v, std::string_view option) {
+  auto bad = [&](std::string_view why) {
+    return Status(ErrorCode::kInvalidResumeToken, "Invalid resume token in '" + std::string(option) + "': " + std::string(why));
+  };
+  if (v.type() != bson::BsonType::kDocument) return WrongTypeError("$changeStream", option, v, "object");
+  bson::Value data = v.AsDocument().Get("_data");
+  if (data.type() != bson::BsonType::kString) return bad("_data of missing or of wrong type");
+  std::string_view s = data.AsString();
+  if (s.size() != 20 || s.substr(0, 2) != "A1") return bad("not a token issued by this server");
+  ResumePoint p;
+  for (size_t i = 2; i < 18; ++i) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return bad("not a token issued by this server");
+    p.seq = (p.seq << 4) | static_cast<uint64_t>(d);
+  }
+  if (s.substr(18) == "01") {
+    p.invalidate = true;
+  } else if (s.substr(18) != "00") {
+    return bad("not a token issued by this server");
+  }
+  return p;
+}
+
+// The clusterTime of a commit: Timestamp(commit second, low 32 bits of its first seq). Every
+// event of one commit shares it, and it grows along the log.
+bson::TimestampValue ClusterTime(const storage::ChangeEntry& e) {
+  return {static_cast<uint32_t>(e.commit_first_seq), static_cast<uint32_t>(e.commit_millis / 1000)};
+}
+
+bool TimestampBefore(bson::TimestampValue a, bson::TimestampValue b) {
+  return a.seconds != b.seconds ? a.seconds < b.seconds : a.increment < b.increment;
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+bool IsInternalDb(std::string_view db) { return db == "admin" || db == "config" || db == "local"; }
+
+bool InScope(const StreamSpec& spec, const storage::ChangeRecord& r) {
+  if (r.collection.rfind("system.", 0) == 0) return false;
+  switch (spec.scope) {
+    case Scope::kCollection: return r.db == spec.db && r.collection == spec.coll;
+    case Scope::kDatabase: return r.db == spec.db;
+    case Scope::kCluster: return !IsInternalDb(r.db);
+  }
+  return false;
+}
+
+std::string_view CommandVerb(const storage::ChangeRecord& r) {
+  if (!r.command || r.command->view().empty()) return {};
+  return r.command->view().begin()->name;
+}
+
+// True when the entry ends a stream of this scope (it then emits invalidate after the event).
+bool Invalidates(const StreamSpec& spec, const storage::ChangeRecord& r) {
+  if (r.op != storage::ChangeOp::kCommand || !InScope(spec, r)) return false;
+  std::string_view verb = CommandVerb(r);
+  if (spec.scope == Scope::kCollection) return verb == "drop" || verb == "rename";
+  if (spec.scope == Scope::kDatabase) return verb == "dropDatabase";
+  return false;
+}
+
+// The fields every event starts with.
+void AppendHeader(bson::Builder& b, const storage::ChangeEntry& e, ResumePoint p, std::string_view type) {
+  b.AppendDocument("_id", EncodeToken(p).view());
+  b.AppendString("operationType", type);
+  bson::TimestampValue ts = ClusterTime(e);
+  b.AppendTimestamp("clusterTime", ts.seconds, ts.increment);
+  b.AppendDate("wallTime", e.commit_millis);
+}
+
+void AppendNs(bson::Builder& b, std::string_view name, std::string_view db, std::string_view coll) {
+  b.StartDocument(name).AppendString("db", db);
+  if (!coll.empty()) b.AppendString("coll", coll);
+  b.EndDocument();
+}
+
+void AppendTxn(bson::Builder& b, const storage::ChangeRecord& r) {
+  if (!r.txn) return;
+  bson::Value txn_number = r.txn->view().Get("txnNumber");
+  bson::Value lsid = r.txn->view().Get("lsid");
+  if (!txn_number.missing()) b.AppendValue("txnNumber", txn_number);
+  if (!lsid.missing()) b.AppendValue("lsid", lsid);
+}
+
+// The change-log pump: reads entries after a position and turns those in scope into events,
+// queued with the resume point each one stands for.
+class EventSource final : public engine::DocumentSource {
+ public:
+  EventSource(engine::Engine& engine, StreamSpec spec, uint64_t after_seq)
+      : engine_(engine), spec_(std::move(spec)), after_seq_(after_seq), last_{after_seq, false} {}
+
+  // Queues the invalidate that follows the invalidating entry at `seq` (resuming from the
+  // token of a drop or rename event of the watched collection).
+  Status QueueInvalidateIfAt(uint64_t seq) {
+    if (seq == 0) return Status::OK();
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> at, engine_.ReadChanges(seq - 1, 1));
+    if (at.empty() || at[0].seq != seq || !Invalidates(spec_, at[0].record)) return Status::OK();
+    QueueInvalidate(at[0]);
+    return Status::OK();
+  }
+
+  Result<bool> Next(bson::Document* out) override {
+    while (true) {
+      if (!queue_.empty()) {
+        last_ = queue_.front().first;
+        last_id_ = EncodeToken(last_);
+        *out = std::move(queue_.front().second);
+        queue_.pop_front();
+        if (last_.invalidate) done_ = true;
+        return true;
+      }
+      if (done_ || stop_reading_) return false;
+      uint64_t scanned = after_seq_;
+      AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> entries, engine_.ReadChanges(after_seq_, kReadChunk, &scanned));
+      for (const storage::ChangeEntry& e : entries) {
+        after_seq_ = e.seq;
+        AMALGAM_RETURN_IF_ERROR(Translate(e));
+        if (stop_reading_) break;
+      }
+      if (!stop_reading_) after_seq_ = std::max(after_seq_, scanned);
+      if (queue_.empty()) {
+        last_ = {after_seq_, false};  // high-water mark: everything up to here is delivered
+        if (entries.empty() || stop_reading_) return false;
+      }
+    }
+  }
+
+  // The token of the point the stream has delivered up to.
+  bson::Document CurrentToken() const { return EncodeToken(last_); }
+  // The _id of the last event produced.
+  const bson::Document& last_event_id() const { return last_id_; }
+  uint64_t scanned_through() const { return after_seq_; }
+  bool invalidated() const { return done_; }
+
+ private:
+  Status Translate(const storage::ChangeEntry& e) {
+    const storage::ChangeRecord& r = e.record;
+    if (!InScope(spec_, r)) return Status::OK();
+    ResumePoint p{e.seq, false};
+    bson::Builder b;
+    switch (r.op) {
+      case storage::ChangeOp::kInsert:
+        AppendHeader(b, e, p, "insert");
+        AppendUuid(b, r);
+        if (r.post_image) b.AppendDocument("fullDocument", r.post_image->view());
+        AppendNs(b, "ns", r.db, r.collection);
+        if (r.document_key) b.AppendDocument("documentKey", r.document_key->view());
+        break;
+      case storage::ChangeOp::kUpdate:
+      case storage::ChangeOp::kReplace: {
+        bool replace = r.op == storage::ChangeOp::kReplace;
+        AppendHeader(b, e, p, replace ? "replace" : "update");
+        AppendUuid(b, r);
+        if (replace && r.post_image) b.AppendDocument("fullDocument", r.post_image->view());
+        AppendNs(b, "ns", r.db, r.collection);
+        if (r.document_key) b.AppendDocument("documentKey", r.document_key->view());
+        if (!replace) {
+          AppendUpdateDescription(b, r);
+          AMALGAM_RETURN_IF_ERROR(AppendPostImage(b, e));
+        }
+        AMALGAM_RETURN_IF_ERROR(AppendPreImage(b, e));
+        break;
+      }
+      case storage::ChangeOp::kDelete:
+        AppendHeader(b, e, p, "delete");
+        AppendUuid(b, r);
+        AppendNs(b, "ns", r.db, r.collection);
+        if (r.document_key) b.AppendDocument("documentKey", r.document_key->view());
+        AMALGAM_RETURN_IF_ERROR(AppendPreImage(b, e));
+        break;
+      case storage::ChangeOp::kCommand:
+        if (!TranslateCommand(b, e, p)) return Status::OK();
+        break;
+    }
+    AppendTxn(b, r);
+    queue_.emplace_back(p, std::move(b).Finish());
+    if (Invalidates(spec_, r)) QueueInvalidate(e);
+    return Status::OK();
+  }
+
+  // Returns false when the command produces no event for this stream.
+  bool TranslateCommand(bson::Builder& b, const storage::ChangeEntry& e, ResumePoint p) {
+    const storage::ChangeRecord& r = e.record;
+    std::string_view verb = CommandVerb(r);
+    bson::DocView cmd = r.command->view();
+    if (verb == "drop") {
+      AppendHeader(b, e, p, "drop");
+      AppendUuid(b, r);
+      AppendNs(b, "ns", r.db, r.collection);
+    } else if (verb == "rename") {
+      bson::Value to = cmd.Get("to");
+      if (to.type() != bson::BsonType::kDocument) return false;
+      std::string_view to_db = to.AsDocument().Get("db").type() == bson::BsonType::kString ? to.AsDocument().Get("db").AsString() : "";
+      std::string_view to_coll = to.AsDocument().Get("coll").type() == bson::BsonType::kString ? to.AsDocument().Get("coll").AsString() : "";
+      AppendHeader(b, e, p, "rename");
+      AppendUuid(b, r);
+      AppendNs(b, "ns", r.db, r.collection);
+      AppendNs(b, "to", to_db, to_coll);
+      if (spec_.show_expanded) {
+        b.StartDocument("operationDescription");
+        AppendNs(b, "to", to_db, to_coll);
+        b.EndDocument();
+      }
+    } else if (verb == "dropDatabase") {
+      AppendHeader(b, e, p, "dropDatabase");
+      AppendNs(b, "ns", r.db, "");
+    } else if (!spec_.show_expanded) {
+      return false;
+    } else if (verb == "create") {
+      AppendHeader(b, e, p, "create");
+      AppendUuid(b, r);
+      AppendNs(b, "ns", r.db, r.collection);
+      b.StartDocument("operationDescription");
+      b.StartDocument("idIndex").AppendInt32("v", 2).StartDocument("key").AppendInt32("_id", 1).EndDocument();
+      b.AppendString("name", "_id_").EndDocument();
+      b.EndDocument();
+      b.AppendString("nsType", "collection");
+    } else if (verb == "createIndexes" || verb == "dropIndexes") {
+      AppendHeader(b, e, p, verb);
+      AppendUuid(b, r);
+      AppendNs(b, "ns", r.db, r.collection);
+      b.StartDocument("operationDescription").StartArray("indexes");
+      bson::Value spec = cmd.Get("spec");
+      if (spec.type() == bson::BsonType::kDocument) {
+        b.AppendDocument("0", spec.AsDocument());
+      } else {
+        bson::Value name = cmd.Get("index");
+        b.StartDocument("0");
+        if (!name.missing()) b.AppendValue("name", name);
+        b.EndDocument();
+      }
+      b.EndArray().EndDocument();
+    } else if (verb == "collMod") {
+      AppendHeader(b, e, p, "modify");
+      AppendUuid(b, r);
+      AppendNs(b, "ns", r.db, r.collection);
+      bson::Value options = cmd.Get("options");
+      b.StartDocument("operationDescription");
+      if (options.type() == bson::BsonType::kDocument) b.AppendElements(options.AsDocument());
+      b.EndDocument();
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  void QueueInvalidate(const storage::ChangeEntry& e) {
+    ResumePoint p{e.seq, true};
+    bson::Builder b;
+    AppendHeader(b, e, p, "invalidate");
+    queue_.emplace_back(p, std::move(b).Finish());
+    stop_reading_ = true;
+    after_seq_ = e.seq;
+  }
+
+  // collectionUUID (showExpandedEvents): known while the collection that wrote the entry exists.
+  void AppendUuid(bson::Builder& b, const storage::ChangeRecord& r) {
+    if (!spec_.show_expanded) return;
+    catalog::CollectionPtr c = engine_.catalog().Find(r.db, r.collection);
+    if (c && c->id == r.collection_id) b.AppendBinary("collectionUUID", 4, c->uuid);
+  }
+
+  void AppendUpdateDescription(bson::Builder& b, const storage::ChangeRecord& r) {
+    b.StartDocument("updateDescription");
+    bson::DocView d = r.update ? r.update->view() : bson::DocView();
+    auto field = [&](std::string_view name, bool array) {
+      bson::Value v = d.empty() ? bson::Value() : d.Get(name);
+      if (!v.missing()) {
+        b.AppendValue(name, v);
+      } else if (array) {
+        b.StartArray(name).EndArray();
+      } else {
+        b.StartDocument(name).EndDocument();
+      }
+    };
+    field("updatedFields", false);
+    field("removedFields", true);
+    field("truncatedArrays", true);
+    b.EndDocument();
+  }
+
+  Status AppendPostImage(bson::Builder& b, const storage::ChangeEntry& e) {
+    const storage::ChangeRecord& r = e.record;
+    switch (spec_.full_document) {
+      case PostImage::kDefault: return Status::OK();
+      case PostImage::kUpdateLookup: {
+        engine::HandlePtr h = engine_.Find(r.db, r.collection);
+        std::optional<bson::Document> doc;
+        if (h && h->info->id == r.collection_id && r.document_key) {
+          AMALGAM_ASSIGN_OR_RETURN(doc, engine_.Read()->Get(*h, r.document_key->view().Get("_id")));
+        }
+        if (doc) {
+          b.AppendDocument("fullDocument", doc->view());
+        } else {
+          b.AppendNull("fullDocument");
+        }
+        return Status::OK();
+      }
+      case PostImage::kWhenAvailable:
+      case PostImage::kRequired:
+        // Post-images are available where pre-images are recorded (changeStreamPreAndPostImages),
+        // as in MongoDB, which derives them from the pre-image.
+        if (r.pre_image && r.post_image) {
+          b.AppendDocument("fullDocument", r.post_image->view());
+        } else if (spec_.full_document == PostImage::kRequired) {
+          return Status(ErrorCode::kNoMatchingDocument,
+                        "Change stream was configured to require a post-image for all update events, but the post-image "
+                        "was not found for the event on " + r.db + "." + r.collection +
+                            " (enable changeStreamPreAndPostImages on the collection)");
+        } else {
+          b.AppendNull("fullDocument");
+        }
+        return Status::OK();
+    }
+    return Status::OK();
+  }
+
+  Status AppendPreImage(bson::Builder& b, const storage::ChangeEntry& e) {
+    const storage::ChangeRecord& r = e.record;
+    if (spec_.before == PreImage::kOff) return Status::OK();
+    if (r.pre_image) {
+      b.AppendDocument("fullDocumentBeforeChange", r.pre_image->view());
+    } else if (spec_.before == PreImage::kRequired) {
+      return Status(ErrorCode::kNoMatchingDocument,
+                    "Change stream was configured to require a pre-image for all update, delete and replace events, but "
+                    "the pre-image was not found for the event on " + r.db + "." + r.collection +
+                        " (enable changeStreamPreAndPostImages on the collection)");
+    } else {
+      b.AppendNull("fullDocumentBeforeChange");
+    }
+    return Status::OK();
+  }
+
+  engine::Engine& engine_;
+  StreamSpec spec_;
+  uint64_t after_seq_;
+  ResumePoint last_;
+  bson::Document last_id_;
+  std::deque<std::pair<ResumePoint, bson::Document>> queue_;
+  bool stop_reading_ = false;  // an invalidate is queued: read no further
+  bool done_ = false;          // the invalidate has been produced
+};
+
+// The cursor's source: the events through the stages that follow $changeStream.
+class StreamSource final : public engine::DocumentSource {
+ public:
+  StreamSource(std::unique_ptr<EventSource> events, const query::Pipeline* pipeline) : events_(events.get()) {
+    std::unique_ptr<query::Stage> input = query::MakeSourceStage(std::move(events));
+    stage_ = pipeline ? pipeline->Build(std::move(input)) : std::move(input);
+  }
+  Result<bool> Next(bson::Document* out) override {
+    query::Row row;
+    AMALGAM_ASSIGN_OR_RETURN(bool more, stage_->Next(&row));
+    if (!more) return false;
+    bson::Value id = row.doc.view().Get("_id");
+    if (id.type() != bson::BsonType::kDocument ||
+        bson::CompareDocuments(id.AsDocument(), events_->last_event_id().view()) != 0) {
+      return Status(ErrorCode::kChangeStreamFatalError,
+                    "Encountered an event whose _id field, which contains the resume token, was modified by the "
+                    "pipeline. Modifying the _id field of an event makes it impossible to resume the stream from that "
+                    "point. Only transformations that retain the unmodified _id field are allowed.");
+    }
+    *out = std::move(row.doc);
+    return true;
+  }
+  EventSource& events() { return *events_; }
+
+ private:
+  EventSource* events_;  // owned inside stage_
+  std::unique_ptr<query::Stage> stage_;
+};
+
+// ---- options --------------------------------------------------------------------------------
+
+struct OpenOptions {
+  StreamSpec spec;
+  std::optional<ResumePoint> resume_after, start_after;
+  std::optional<bson::TimestampValue> start_at;
+  bool all_for_cluster = false;
+};
+
+Result<OpenOptions> ParseStage(bson::DocView stage) {
+  OpenOptions o;
+  for (const bson::Element& e : stage) {
+    const bson::Value& v = e.value;
+    auto want_string = [&]() -> Result<std::string_view> {
+      if (v.type() != bson::BsonType::kString) return WrongTypeError("$changeStream", e.name, v, "string");
+      return v.AsString();
+    };
+    auto bad_enum = [&](std::string_view s) {
+      return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(s) + "' for field '$changeStream." +
+                                              std::string(e.name) + "' is not a valid value.");
+    };
+    if (e.name == "allChangesForCluster") {
+      if (v.type() != bson::BsonType::kBool) return WrongTypeError("$changeStream", e.name, v, "bool");
+      o.all_for_cluster = v.AsBool();
+    } else if (e.name == "fullDocument") {
+      AMALGAM_ASSIGN_OR_RETURN(std::string_view s, want_string());
+      if (s == "default") o.spec.full_document = PostImage::kDefault;
+      else if (s == "updateLookup") o.spec.full_document = PostImage::kUpdateLookup;
+      else if (s == "whenAvailable") o.spec.full_document = PostImage::kWhenAvailable;
+      else if (s == "required") o.spec.full_document = PostImage::kRequired;
+      else return bad_enum(s);
+    } else if (e.name == "fullDocumentBeforeChange") {
+      AMALGAM_ASSIGN_OR_RETURN(std::string_view s, want_string());
+      if (s == "off") o.spec.before = PreImage::kOff;
+      else if (s == "whenAvailable") o.spec.before = PreImage::kWhenAvailable;
+      else if (s == "required") o.spec.before = PreImage::kRequired;
+      else return bad_enum(s);
+    } else if (e.name == "resumeAfter") {
+      AMALGAM_ASSIGN_OR_RETURN(o.resume_after, DecodeToken(v, "resumeAfter"));
+    } else if (e.name == "startAfter") {
+      AMALGAM_ASSIGN_OR_RETURN(o.start_after, DecodeToken(v, "startAfter"));
+    } else if (e.name == "startAtOperationTime") {
+      if (v.type() != bson::BsonType::kTimestamp) return WrongTypeError("$changeStream", e.name, v, "timestamp");
+      o.start_at = v.AsTimestamp();
+    } else if (e.name == "showExpandedEvents") {
+      if (v.type() != bson::BsonType::kBool) return WrongTypeError("$changeStream", e.name, v, "bool");
+      o.spec.show_expanded = v.AsBool();
+    } else if (e.name == "showRawUpdateDescription" || e.name == "showSystemEvents" || e.name == "allowToRunOnConfigDB" ||
+               e.name == "allowToRunOnSystemNS") {
+      continue;  // accepted, no effect here
+    } else {
+      return Status(ErrorCode::kUnknownField, "BSON field '$changeStream." + std::string(e.name) + "' is an unknown field.");
+    }
+  }
+  if (o.resume_after && o.start_after) {
+    return Status(ErrorCode::kLocation50865, "Do not specify both 'startAfter' and 'resumeAfter' in the $changeStream stage");
+  }
+  if (o.start_at && (o.resume_after || o.start_after)) {
+    return Status(ErrorCode::kLocation40674, "Only one type of resume option is allowed, but multiple were found.");
+  }
+  if (o.resume_after && o.resume_after->invalidate) {
+    return Status(ErrorCode::kInvalidResumeToken,
+                  "Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate "
+                  "notification.");
+  }
+  return o;
+}
+
+// The seq after which a stream starting at cluster time `t` begins: the entries before the
+// first one whose clusterTime is >= t. Binary search: commit times grow along the log.
+Result<uint64_t> SeqBeforeTime(engine::Engine& engine, bson::TimestampValue t) {
+  storage::Store& store = engine.store();
+  uint64_t lo = store.ChangeLogTrimmedThrough() + 1, hi = store.LastVisibleSeq() + 1;  // answer in [lo, hi]
+  uint64_t first = lo;
+  bool checked_first = false;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> at, engine.ReadChanges(mid - 1, 1));
+    if (at.empty()) {
+      hi = mid;
+      continue;
+    }
+    if (!checked_first && mid == first) checked_first = true;
+    if (TimestampBefore(ClusterTime(at[0]), t)) {
+      lo = at[0].seq + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == first && store.ChangeLogTrimmedThrough() > 0) {
+    // Everything retained is at or after t: has history before t been removed?
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> head, engine.ReadChanges(first - 1, 1));
+    if (!head.empty() && TimestampBefore(t, ClusterTime(head[0]))) {
+      return Status(ErrorCode::kChangeStreamHistoryLost,
+                    "Resume of change stream was not possible, as the resume point may no longer be in the change log "
+                    "(startAtOperationTime is older than the retained history)");
+    }
+  }
+  return lo - 1;
+}
+
+Status AppendAllowedStages(bson::DocView pipeline, bson::Builder& rest) {
+  size_t i = 0;
+  for (const bson::Element& e : pipeline) {
+    if (i++ == 0) continue;
+    if (e.value.type() != bson::BsonType::kDocument) {
+      return Status(ErrorCode::kTypeMismatch, "Each element of the 'pipeline' array must be an object");
+    }
+    bson::DocView stage = e.value.AsDocument();
+    std::string_view name = stage.empty() ? std::string_view() : stage.begin()->name;
+    if (name == "$changeStream") {
+      return Status(ErrorCode::kLocation40602, "$changeStream is only valid as the first stage in a pipeline.");
+    }
+    static constexpr std::string_view kAllowed[] = {"$match", "$project", "$addFields", "$set", "$unset",
+                                                   "$replaceRoot", "$replaceWith", "$redact"};
+    if (std::find(std::begin(kAllowed), std::end(kAllowed), name) == std::end(kAllowed)) {
+      return Status(ErrorCode::kIllegalOperation, std::string(name) + " is not permitted in a $changeStream pipeline");
+    }
+    rest.AppendDocument(std::to_string(i - 2), stage);
+  }
+  return Status::OK();
+}
+
+// The cursor-level state of a stream: the source plus the pipeline it keeps alive.
+class StreamCursorSource final : public engine::DocumentSource {
+ public:
+  StreamCursorSource(std::unique_ptr<query::Pipeline> pipeline, std::unique_ptr<EventSource> events)
+      : pipeline_(std::move(pipeline)), source_(std::move(events), pipeline_.get()) {}
+  Result<bool> Next(bson::Document* out) override { return source_.Next(out); }
+  EventSource& events() { return source_.events(); }
+
+ private:
+  std::unique_ptr<query::Pipeline> pipeline_;
+  StreamSource source_;
+};
+
+StreamCursorSource* AsStream(const Cursor& cursor) { return dynamic_cast<StreamCursorSource*>(cursor.source.get()); }
+
+// Fills a batch: up to batch_size events (0: no count limit), within the reply size limit.
+// Never waits. Appends {<field>: [...], postBatchResumeToken} and returns how many events.
+Result<int64_t> AppendBatch(Cursor& cursor, int64_t batch_size, std::string_view field, bson::Builder& out) {
+  StreamCursorSource* stream = AsStream(cursor);
+  bson::Builder batch;
+  batch.StartArray("b");
+  bson::ArrayBuilder a(batch);
+  size_t bytes = 0;
+  std::optional<bson::Document> last_returned_id;
+  while (batch_size <= 0 || a.count() < batch_size) {
+    if (!cursor.pending) {
+      bson::Document next;
+      AMALGAM_ASSIGN_OR_RETURN(bool more, stream->Next(&next));
+      if (!more) break;
+      cursor.pending = std::move(next);
+    }
+    size_t size = cursor.pending->bytes().size();
+    if (a.count() > 0 && bytes + size > kMaxBatchBytes) break;
+    batch.AppendDocument(a.Next(), cursor.pending->view());
+    bytes += size;
+    last_returned_id = bson::Document(cursor.pending->view().Get("_id").AsDocument());
+    cursor.pending.reset();
+  }
+  int64_t n = a.count();
+  batch.EndArray();
+  bson::Document arr = std::move(batch).Finish();
+  out.AppendArray(field, arr.view().Get("b").AsDocument());
+  // With an event held back for the next batch, the stream has only delivered up to the last
+  // one returned.
+  bson::Document pbrt = cursor.pending && last_returned_id ? *last_returned_id : stream->events().CurrentToken();
+  out.AppendDocument("postBatchResumeToken", pbrt.view());
+  return n;
+}
+
+void AppendCursor(bson::Builder& r, int64_t id, const std::string& ns) {
+  r.AppendInt64("id", id);
+  r.AppendString("ns", ns);
+}
+
+}  // namespace
+
+bool IsChangeStreamAggregate(bson::DocView cmd) {
+  bson::Value p = cmd.Get("pipeline");
+  if (p.type() != bson::BsonType::kArray) return false;
+  for (const bson::Element& e : p.AsDocument()) {
+    if (e.value.type() == bson::BsonType::kDocument && !e.value.AsDocument().empty() &&
+        e.value.AsDocument().begin()->name == "$changeStream") {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IsChangeStreamCursor(const Cursor& cursor) { return AsStream(cursor) != nullptr; }
+
+Status ChangeStreamAggregate(CommandContext& ctx, bson::Builder& r) {
+  bson::Value target = ctx.cmd.begin()->value;
+  bool collectionless = target.IsNumber() && target.NumberAsDouble() == 1;
+  std::string coll;
+  if (!collectionless) {
+    AMALGAM_ASSIGN_OR_RETURN(coll, CollectionArg(ctx));
+  }
+  int64_t batch_size = kDefaultFirstBatch;
+  int64_t max_time_ms = -1;
+  bson::DocView pipeline = ctx.cmd.Get("pipeline").AsDocument();
+  bool have_cursor = false;
+  for (const bson::Element& e : ctx.cmd) {
+    if (e.name == ctx.cmd.begin()->name || e.name == "pipeline") continue;
+    if (e.name == "cursor") {
+      if (e.value.type() != bson::BsonType::kDocument) return WrongTypeError("aggregate", "cursor", e.value, "object");
+      have_cursor = true;
+      bson::Value bs = e.value.AsDocument().Get("batchSize");
+      if (!bs.missing()) {
+        AMALGAM_ASSIGN_OR_RETURN(batch_size, IntegerArg(bs, "batchSize"));
+        if (batch_size < 0) {
+          return Status(ErrorCode::kFieldValueOutOfRange,
+                        "BSON field 'batchSize' value must be >= 0, actual value '" + std::to_string(batch_size) + "'");
+        }
+      }
+    } else if (e.name == "maxTimeMS") {
+      AMALGAM_ASSIGN_OR_RETURN(max_time_ms, IntegerArg(e.value, "maxTimeMS"));
+    } else if (e.name == "explain") {
+      return Status(ErrorCode::kIllegalOperation, "explain of a $changeStream pipeline is not supported");
+    } else if (e.name == "collation" || e.name == "readConcern" || e.name == "writeConcern" || e.name == "let" ||
+               e.name == "allowDiskUse" || e.name == "hint" || e.name == "comment" || IsGenericArgument(e.name)) {
+      continue;
+    } else {
+      return Status(ErrorCode::kUnknownField, "BSON field 'aggregate." + std::string(e.name) + "' is an unknown field.");
+    }
+  }
+  if (!have_cursor) {
+    return Status(ErrorCode::kFailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+  }
+  bson::Value first = pipeline.begin()->value;
+  if (first.type() != bson::BsonType::kDocument || first.AsDocument().empty() ||
+      first.AsDocument().begin()->name != "$changeStream") {
+    return Status(ErrorCode::kLocation40602, "$changeStream is only valid as the first stage in a pipeline.");
+  }
+  bson::Value stage = first.AsDocument().begin()->value;
+  if (stage.type() != bson::BsonType::kDocument) {
+    return Status(ErrorCode::kFailedToParse, "the $changeStream stage must be specified as an object");
+  }
+  AMALGAM_ASSIGN_OR_RETURN(OpenOptions o, ParseStage(stage.AsDocument()));
+  o.spec.db = ctx.db;
+  o.spec.coll = coll;
+  if (o.all_for_cluster) {
+    if (ctx.db != "admin" || !collectionless) {
+      return Status(ErrorCode::kInvalidOptions,
+                    "A $changeStream with 'allChangesForCluster:true' may only be opened on the 'admin' database, and "
+                    "with no collection name");
+    }
+    o.spec.scope = Scope::kCluster;
+  } else {
+    if (IsInternalDb(ctx.db)) {
+      return Status(ErrorCode::kInvalidNamespace, "$changeStream may not be opened on the internal " + ctx.db + " database");
+    }
+    if (!collectionless && coll.rfind("system.", 0) == 0) {
+      return Status(ErrorCode::kInvalidNamespace, "$changeStream may not be opened on the internal " + ctx.db + "." + coll +
+                                                      " collection");
+    }
+    o.spec.scope = collectionless ? Scope::kDatabase : Scope::kCollection;
+  }
+
+  bson::Builder rest;
+  AMALGAM_RETURN_IF_ERROR(AppendAllowedStages(pipeline, rest));
+  bson::Document rest_doc = std::move(rest).Finish();
+  std::unique_ptr<query::Pipeline> compiled;
+  if (!rest_doc.view().empty()) {
+    query::PipelineContext pctx;
+    AMALGAM_ASSIGN_OR_RETURN(query::Pipeline p, query::Pipeline::Compile(rest_doc.view(), pctx));
+    compiled = std::make_unique<query::Pipeline>(std::move(p));
+  }
+
+  // Where the stream starts.
+  storage::Store& store = ctx.engine.store();
+  uint64_t after = store.LastVisibleSeq();
+  std::optional<ResumePoint> from = o.resume_after ? o.resume_after : o.start_after;
+  if (from) after = from->seq;
+  if (o.start_at) {
+    AMALGAM_ASSIGN_OR_RETURN(after, SeqBeforeTime(ctx.engine, *o.start_at));
+  }
+  if (after < store.ChangeLogTrimmedThrough()) {
+    return Status(ErrorCode::kChangeStreamHistoryLost,
+                  "Resume of change stream was not possible, as the resume point may no longer be in the change log "
+                  "(entries up to " + std::to_string(store.ChangeLogTrimmedThrough()) + " have been removed by retention)");
+  }
+  auto events = std::make_unique<EventSource>(ctx.engine, o.spec, after);
+  if (from && !from->invalidate) AMALGAM_RETURN_IF_ERROR(events->QueueInvalidateIfAt(from->seq));
+
+  std::string ns = collectionless ? ctx.db + ".$cmd.aggregate" : ctx.db + "." + coll;
+  auto cursor = std::make_unique<Cursor>();
+  cursor->ns = ns;
+  cursor->connection_id = ctx.conn.connection_id;
+  cursor->source = std::make_unique<StreamCursorSource>(std::move(compiled), std::move(events));
+  cursor->remaining_time_ms = max_time_ms;
+  ctx.service.stats().query++;
+
+  r.StartDocument("cursor");
+  int64_t n = 0;
+  if (batch_size > 0) {
+    AMALGAM_ASSIGN_OR_RETURN(n, AppendBatch(*cursor, batch_size, "firstBatch", r));
+  } else {
+    r.StartArray("firstBatch").EndArray();
+    r.AppendDocument("postBatchResumeToken", AsStream(*cursor)->events().CurrentToken().view());
+  }
+  int64_t id = 0;
+  if (!AsStream(*cursor)->events().invalidated()) {
+    cursor->last_used_millis = ctx.service.clock().NowMillis();
+    id = ctx.service.cursors().Register(std::move(cursor));
+  }
+  AppendCursor(r, id, ns);
+  r.EndDocument();
+  return Status::OK();
+}
+
+Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, int64_t batch_size, bson::Builder& r) {
+  int64_t id = cursor->id;
+  std::chrono::steady_clock::time_point deadline;
+  if (ctx.conn.await.rerun) {
+    deadline = ctx.conn.await.deadline;
+  } else {
+    int64_t await_ms = kDefaultAwaitMillis;
+    bson::Value v = ctx.cmd.Get("maxTimeMS");
+    if (!v.missing()) {
+      auto ms = IntegerArg(v, "maxTimeMS");
+      if (!ms.ok()) {
+        ctx.service.cursors().CheckIn(std::move(cursor));
+        return ms.status();
+      }
+      await_ms = std::max<int64_t>(0, *ms);
+    }
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(await_ms);
+  }
+  StreamCursorSource* stream = AsStream(*cursor);
+  while (true) {
+    bson::Builder body;
+    Result<int64_t> n = AppendBatch(*cursor, batch_size, "nextBatch", body);
+    if (!n.ok()) {
+      ctx.service.cursors().Discard(id);
+      return n.status();
+    }
+    bool invalidated = stream->events().invalidated();
+    if (*n == 0 && !invalidated && std::chrono::steady_clock::now() < deadline) {
+      uint64_t seen = stream->events().scanned_through();
+      if (ctx.conn.can_await) {
+        // Answer later: the caller waits for the log to pass `seen` (or the deadline) without
+        // holding its thread, then runs this getMore again.
+        ctx.conn.await.requested = true;
+        ctx.conn.await.after_seq = seen;
+        ctx.conn.await.deadline = deadline;
+        cursor->last_used_millis = ctx.service.clock().NowMillis();
+        ctx.service.cursors().CheckIn(std::move(cursor));
+        return Status::OK();
+      }
+      ctx.engine.store().WaitForSeqAfter(seen, deadline);
+      continue;
+    }
+    bson::Document body_doc = std::move(body).Finish();
+    r.StartDocument("cursor");
+    r.AppendElements(body_doc.view());
+    if (invalidated) {
+      ctx.service.cursors().Discard(id);
+      AppendCursor(r, 0, cursor->ns);
+    } else {
+      std::string ns = cursor->ns;
+      cursor->last_used_millis = ctx.service.clock().NowMillis();
+      ctx.service.cursors().CheckIn(std::move(cursor));
+      AppendCursor(r, id, ns);
+    }
+    r.EndDocument();
+    return Status::OK();
+  }
+}
+
+}  // namespace amalgam::api::mongo
