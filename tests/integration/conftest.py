@@ -138,3 +138,20 @@ def dynamo_client(server, **config):
 def dynamo(amalgamd):
     """A boto3 DynamoDB client pointed at a fresh amalgamd's DynamoDB port."""
     return dynamo_client(amalgamd)
+
+
+def dynamo_request(server, op, payload):
+    """Sends one DynamoDB JSON request over raw HTTP (for parameters newer than Debian's
+    botocore knows). Returns (status, parsed JSON body)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.ports["dynamo"], timeout=30)
+    try:
+        conn.request("POST", "/", body=json.dumps(payload), headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{op}", "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Date": "20240101T000000Z",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/dynamodb/"
+                             "aws4_request, SignedHeaders=host;x-amz-date, Signature=00"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    finally:
+        conn.close()

@@ -36,6 +36,12 @@ constexpr OpEntry kOps[] = {
     {"UpdateTimeToLive", UpdateTimeToLive},
     {"DescribeTimeToLive", DescribeTimeToLive},
     {"DescribeContinuousBackups", DescribeContinuousBackups},
+    {"PutItem", PutItem},
+    {"GetItem", GetItem},
+    {"UpdateItem", UpdateItem},
+    {"DeleteItem", DeleteItem},
+    {"Query", Query},
+    {"Scan", Scan},
 };
 
 OpHandler FindOp(std::string_view name) {

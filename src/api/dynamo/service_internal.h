@@ -95,4 +95,14 @@ Status UpdateTimeToLive(OpContext& ctx);
 Status DescribeTimeToLive(OpContext& ctx);
 Status DescribeContinuousBackups(OpContext& ctx);
 
+// Items (items.cc).
+Status PutItem(OpContext& ctx);
+Status GetItem(OpContext& ctx);
+Status UpdateItem(OpContext& ctx);
+Status DeleteItem(OpContext& ctx);
+
+// Query and Scan (query_scan.cc).
+Status Query(OpContext& ctx);
+Status Scan(OpContext& ctx);
+
 }  // namespace amalgam::api::dynamo

@@ -1,0 +1,270 @@
+// PutItem, GetItem, UpdateItem, DeleteItem: one item, read and written in one engine
+// transaction (conditions are evaluated on the locked current item).
+#include <optional>
+
+#include "api/dynamo/item_ops.h"
+#include "api/dynamo/model/bson_mapping.h"
+#include "api/dynamo/model/update_expression.h"
+
+namespace amalgam::api::dynamo {
+
+namespace {
+
+// Reads ConditionExpression with its attributes (nullopt when absent).
+Result<std::optional<model::Condition>> ReadCondition(const Params& params, model::ExpressionAttributes& attrs,
+                                                      std::string_view member = "ConditionExpression",
+                                                      model::ExpressionKind kind = model::ExpressionKind::kCondition) {
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> text, params.String(member));
+  if (!text) return std::optional<model::Condition>();
+  AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*text, kind, attrs));
+  return std::optional<model::Condition>(std::move(c));
+}
+
+// Legacy parameters this server does not take yet, and mixing them with expressions.
+Status CheckNoLegacy(const Params& params, std::initializer_list<std::string_view> legacy) {
+  for (std::string_view name : legacy) {
+    if (params.Has(name)) {
+      return Validation("The legacy parameter " + std::string(name) +
+                        " is not supported by this server yet; use the expression parameters instead");
+    }
+  }
+  return Status::OK();
+}
+
+bool Holds(const std::optional<model::Condition>& cond, const std::optional<model::Item>& item) {
+  if (!cond) return true;
+  static const model::Item kEmpty;
+  return model::EvaluateCondition(*cond, item ? *item : kEmpty);
+}
+
+void WriteAttributes(JsonWriter& w, const model::Item& item) {
+  WriteKey(w, "Attributes");
+  model::WriteItem(item, w);
+}
+
+void FinishWrite(OpContext& ctx, const Table& table, CapacityMode mode, const Capacity& capacity, bool metrics,
+                 const model::Item& key) {
+  if (mode != CapacityMode::kNone) {
+    WriteKey(ctx.out, "ConsumedCapacity");
+    WriteCapacity(ctx.out, capacity, mode);
+  }
+  bool has_lsi = false;
+  for (const SecondaryIndex& index : table.meta->indexes) has_lsi |= !index.global;
+  if (metrics && has_lsi) {
+    WriteKey(ctx.out, "ItemCollectionMetrics");
+    WriteItemCollectionMetrics(ctx.out, *table.meta, key);
+  }
+}
+
+}  // namespace
+
+Status PutItem(OpContext& ctx) {
+  const Params& params = ctx.params;
+  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
+  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator"}));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* item_json, params.Object("Item"));
+  if (item_json == nullptr) {
+    ValidationErrors errors;
+    errors.AddNull("item");
+    return errors.ToStatus();
+  }
+  AMALGAM_ASSIGN_OR_RETURN(model::Item item, ParseItemForWrite(*item_json, *table.meta));
+  AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value()));
+  AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
+                                                              "ReturnValues can only be ALL_OLD or NONE"));
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
+                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
+                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
+  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
+  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+
+  ItemId id = IdOf(*table.meta, item);
+  std::optional<model::Item> old;
+  bool failed = false;
+  Result<storage::CommitInfo> committed = ctx.state.engine.RunWrite([&](engine::WriteTxn& txn) -> Status {
+    AMALGAM_ASSIGN_OR_RETURN(Current current, ReadForUpdate(txn, table, id));
+    old = std::move(current.item);
+    failed = !Holds(cond, old);
+    if (failed) return Status::OK();  // nothing written; the commit is empty
+    return WriteItem(txn, table, current, &item);
+  });
+  AMALGAM_RETURN_IF_ERROR(committed.status());
+  if (failed) return ConditionFailed(ctx, on_fail == ReturnValues::kAllOld, old);
+  Capacity capacity{table.meta->name};
+  AddWriteCapacity(*table.meta, old ? &*old : nullptr, &item, 1, &capacity);
+  ctx.out.StartObject();
+  if (rv == ReturnValues::kAllOld && old) WriteAttributes(ctx.out, *old);
+  FinishWrite(ctx, table, mode, capacity, metrics, item);
+  ctx.out.EndObject();
+  return Status::OK();
+}
+
+Status DeleteItem(OpContext& ctx) {
+  const Params& params = ctx.params;
+  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
+  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator"}));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
+  if (key_json == nullptr) {
+    ValidationErrors errors;
+    errors.AddNull("key");
+    return errors.ToStatus();
+  }
+  AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
+  AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value()));
+  AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
+                                                              "ReturnValues can only be ALL_OLD or NONE"));
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
+                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
+                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
+  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
+  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+
+  ItemId id = IdOf(*table.meta, key);
+  std::optional<model::Item> old;
+  bool failed = false;
+  Result<storage::CommitInfo> committed = ctx.state.engine.RunWrite([&](engine::WriteTxn& txn) -> Status {
+    AMALGAM_ASSIGN_OR_RETURN(Current current, ReadForUpdate(txn, table, id));
+    old = current.item;
+    failed = !Holds(cond, old);
+    if (failed) return Status::OK();
+    return WriteItem(txn, table, current, nullptr);
+  });
+  AMALGAM_RETURN_IF_ERROR(committed.status());
+  if (failed) return ConditionFailed(ctx, on_fail == ReturnValues::kAllOld, old);
+  Capacity capacity{table.meta->name};
+  AddWriteCapacity(*table.meta, old ? &*old : nullptr, nullptr, 1, &capacity);
+  ctx.out.StartObject();
+  if (rv == ReturnValues::kAllOld && old) WriteAttributes(ctx.out, *old);
+  FinishWrite(ctx, table, mode, capacity, metrics, key);
+  ctx.out.EndObject();
+  return Status::OK();
+}
+
+Status UpdateItem(OpContext& ctx) {
+  const Params& params = ctx.params;
+  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
+  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator", "AttributeUpdates"}));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
+  if (key_json == nullptr) {
+    ValidationErrors errors;
+    errors.AddNull("key");
+    return errors.ToStatus();
+  }
+  AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
+  AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> update_text, params.String("UpdateExpression"));
+  std::optional<model::Update> update;
+  if (update_text) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Update u, model::ParseUpdate(*update_text, attrs));
+    AMALGAM_RETURN_IF_ERROR(model::CheckKeyNotUpdated(u, table.meta->key));
+    update = std::move(u);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value() || update.has_value()));
+  AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv,
+                           ReadReturnValues(params, "ReturnValues",
+                                            {ReturnValues::kNone, ReturnValues::kAllOld, ReturnValues::kUpdatedOld,
+                                             ReturnValues::kAllNew, ReturnValues::kUpdatedNew},
+                                            ""));
+  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
+                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
+                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
+  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
+  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+
+  ItemId id = IdOf(*table.meta, key);
+  std::optional<model::Item> old;
+  model::Item updated;
+  bool failed = false;
+  Result<storage::CommitInfo> committed = ctx.state.engine.RunWrite([&](engine::WriteTxn& txn) -> Status {
+    AMALGAM_ASSIGN_OR_RETURN(Current current, ReadForUpdate(txn, table, id));
+    old = current.item;
+    failed = !Holds(cond, old);
+    if (failed) return Status::OK();
+    updated = old ? *old : key;
+    if (update) AMALGAM_RETURN_IF_ERROR(model::ApplyUpdate(*update, &updated));
+    AMALGAM_RETURN_IF_ERROR(model::ValidateItemForWrite(table.meta->key, updated));
+    AMALGAM_RETURN_IF_ERROR(CheckIndexKeys(*table.meta, updated));
+    return WriteItem(txn, table, current, &updated);
+  });
+  AMALGAM_RETURN_IF_ERROR(committed.status());
+  if (failed) return ConditionFailed(ctx, on_fail == ReturnValues::kAllOld, old);
+  Capacity capacity{table.meta->name};
+  AddWriteCapacity(*table.meta, old ? &*old : nullptr, &updated, 1, &capacity);
+  ctx.out.StartObject();
+  switch (rv) {
+    case ReturnValues::kNone:
+      break;
+    case ReturnValues::kAllOld:
+      if (old) WriteAttributes(ctx.out, *old);
+      break;
+    case ReturnValues::kAllNew:
+      WriteAttributes(ctx.out, updated);
+      break;
+    case ReturnValues::kUpdatedOld:
+    case ReturnValues::kUpdatedNew: {
+      const model::Item* source = rv == ReturnValues::kUpdatedNew ? &updated : (old ? &*old : nullptr);
+      if (source != nullptr && update) {
+        model::Item projected = model::ApplyProjection(*source, model::UpdatedPaths(*update));
+        if (!projected.empty()) WriteAttributes(ctx.out, projected);
+      }
+      break;
+    }
+  }
+  FinishWrite(ctx, table, mode, capacity, metrics, key);
+  ctx.out.EndObject();
+  return Status::OK();
+}
+
+Status GetItem(OpContext& ctx) {
+  const Params& params = ctx.params;
+  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
+  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"AttributesToGet"}));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
+  if (key_json == nullptr) {
+    ValidationErrors errors;
+    errors.AddNull("key");
+    return errors.ToStatus();
+  }
+  AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> consistent, params.Bool("ConsistentRead"));
+  AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection_text, params.String("ProjectionExpression"));
+  std::optional<std::vector<model::DocumentPath>> projection;
+  if (projection_text) {
+    AMALGAM_ASSIGN_OR_RETURN(projection, model::ParseProjection(*projection_text, attrs));
+  }
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, projection.has_value()));
+  AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
+  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
+
+  // Every read here is strongly consistent (one node); ConsistentRead only changes the units.
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Item> item, ReadLatest(ctx.state.engine, table, IdOf(*table.meta, key)));
+  JsonWriter& w = ctx.out;
+  w.StartObject();
+  if (item) {
+    WriteKey(w, "Item");
+    if (projection) {
+      model::WriteItem(model::ApplyProjection(*item, *projection), w);
+    } else {
+      model::WriteItem(*item, w);
+    }
+  }
+  if (mode != CapacityMode::kNone) {
+    Capacity capacity{table.meta->name};
+    capacity.table_units = ReadUnits(item ? model::ItemSize(*item) : 0, consistent.value_or(false));
+    WriteKey(w, "ConsumedCapacity");
+    WriteCapacity(w, capacity, mode);
+  }
+  w.EndObject();
+  return Status::OK();
+}
+
+}  // namespace amalgam::api::dynamo

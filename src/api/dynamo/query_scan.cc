@@ -1,0 +1,551 @@
+// Query and Scan. A Query on the table is one ordered `_id` range scan (a partition is one
+// contiguous `_id` range, sorted by sort key: docs/dynamodb-mapping.md); on an index it is one
+// range scan of the engine index. Scan reads the table in `_id` order; parallel scan segments
+// split items by a hash of the partition key. Both stop at Limit evaluated items or 1 MB of
+// evaluated data, and resume after ExclusiveStartKey.
+#include <algorithm>
+
+#include "api/dynamo/item_ops.h"
+#include "api/dynamo/model/bson_mapping.h"
+#include "api/dynamo/model/key_condition.h"
+#include "index/index_entry.h"
+#include "storage/key_codec.h"
+#include "storage/store.h"
+
+namespace amalgam::api::dynamo {
+
+namespace {
+
+constexpr size_t kMaxPageBytes = 1024 * 1024;
+constexpr int64_t kMaxSegments = 1000000;
+
+enum class Select : uint8_t { kAllAttributes, kAllProjected, kSpecific, kCount };
+
+// What Query and Scan share: the parsed request.
+struct ReadRequest {
+  Table table;
+  const SecondaryIndex* index = nullptr;  // IndexName, or null for the table
+  model::ExpressionAttributes attrs;
+  std::optional<model::Condition> filter;
+  std::optional<std::vector<model::DocumentPath>> projection;
+  Select select = Select::kAllAttributes;
+  int64_t limit = 0;  // 0: none
+  bool consistent = false;
+  bool forward = true;
+  std::optional<model::Item> start_key;
+  CapacityMode capacity = CapacityMode::kNone;
+};
+
+// The results of one page.
+struct Page {
+  std::vector<model::Item> items;
+  int64_t count = 0;
+  int64_t scanned = 0;
+  size_t scanned_bytes = 0;
+  std::optional<model::Item> last_key;
+};
+
+std::string_view SelectName(Select s) {
+  switch (s) {
+    case Select::kAllAttributes:
+      return "ALL_ATTRIBUTES";
+    case Select::kAllProjected:
+      return "ALL_PROJECTED_ATTRIBUTES";
+    case Select::kSpecific:
+      return "SPECIFIC_ATTRIBUTES";
+    case Select::kCount:
+      return "COUNT";
+  }
+  return "";
+}
+
+// The key attributes of `item` that LastEvaluatedKey carries: the table's key, plus the
+// index's key when reading an index.
+model::Item PageKey(const ReadRequest& r, const model::Item& item) {
+  model::Item key = model::ExtractKey(r.table.meta->key, item);
+  if (r.index != nullptr) {
+    for (const std::string* name : {&r.index->key.hash_name, r.index->key.range_name ? &*r.index->key.range_name : nullptr}) {
+      if (name == nullptr) continue;
+      if (auto it = item.find(*name); it != item.end()) key.emplace(*name, it->second);
+    }
+  }
+  return key;
+}
+
+// The item as the index holds it (its projection), or the item itself for the table.
+model::Item ProjectForIndex(const ReadRequest& r, const model::Item& item) {
+  if (r.index == nullptr || r.index->projection == "ALL" || r.select == Select::kAllAttributes) return item;
+  model::Item out;
+  for (const auto& [name, value] : item) {
+    bool keep = r.table.meta->IsKeyAttribute(name) || r.index->key.IsKeyAttribute(name) ||
+                (r.index->projection == "INCLUDE" &&
+                 std::find(r.index->non_key.begin(), r.index->non_key.end(), name) != r.index->non_key.end());
+    if (keep) out.emplace(name, value);
+  }
+  return out;
+}
+
+bool InIndex(const SecondaryIndex* index, const model::Item& item) {
+  if (index == nullptr) return true;
+  if (!item.count(index->key.hash_name)) return false;
+  return !index->key.has_range() || item.count(*index->key.range_name);
+}
+
+// Evaluates one candidate item. Returns false when the page is full (stop before it).
+bool Consider(const ReadRequest& r, const model::Item& stored, Page* page) {
+  size_t size = model::ItemSize(stored);
+  ++page->scanned;
+  page->scanned_bytes += size;
+  model::Item visible = ProjectForIndex(r, stored);
+  if (!r.filter || model::EvaluateCondition(*r.filter, visible)) {
+    ++page->count;
+    if (r.select != Select::kCount) {
+      page->items.push_back(r.projection ? model::ApplyProjection(visible, *r.projection) : std::move(visible));
+    }
+  }
+  bool full = (r.limit > 0 && page->scanned >= r.limit) || page->scanned_bytes >= kMaxPageBytes;
+  if (full) page->last_key = PageKey(r, stored);
+  return !full;
+}
+
+// Parses what Query and Scan share.
+Status ParseReadRequest(OpContext& ctx, ReadRequest* r, bool is_query) {
+  const Params& params = ctx.params;
+  AMALGAM_ASSIGN_OR_RETURN(r->table, OpenTableParam(ctx, params));
+  for (std::string_view legacy : {"AttributesToGet", "QueryFilter", "ScanFilter", "KeyConditions", "ConditionalOperator"}) {
+    if (params.Has(legacy)) {
+      return Validation("The legacy parameter " + std::string(legacy) +
+                        " is not supported by this server yet; use the expression parameters instead");
+    }
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> index_name, params.String("IndexName"));
+  if (index_name) {
+    ValidationErrors errors;
+    CheckTableName(*index_name, "indexName", &errors);
+    AMALGAM_RETURN_IF_ERROR(errors.ToStatus());
+    r->index = r->table.meta->FindIndex(*index_name);
+    if (r->index == nullptr) {
+      return Validation("The table does not have the specified index: " + std::string(*index_name));
+    }
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> consistent, params.Bool("ConsistentRead"));
+  r->consistent = consistent.value_or(false);
+  if (r->consistent && r->index != nullptr && r->index->global) {
+    return Validation("Consistent reads are not supported on global secondary indexes");
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<int64_t> limit, params.Int("Limit"));
+  if (limit && *limit < 1) {
+    ValidationErrors errors;
+    errors.AddValue(std::to_string(*limit), "limit", "Member must have value greater than or equal to 1");
+    return errors.ToStatus();
+  }
+  r->limit = limit.value_or(0);
+  AMALGAM_ASSIGN_OR_RETURN(r->attrs, ReadExpressionAttributes(params));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> select, params.String("Select"));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection, params.String("ProjectionExpression"));
+  if (select) {
+    if (*select == "ALL_ATTRIBUTES") {
+      r->select = Select::kAllAttributes;
+    } else if (*select == "ALL_PROJECTED_ATTRIBUTES") {
+      r->select = Select::kAllProjected;
+    } else if (*select == "SPECIFIC_ATTRIBUTES") {
+      r->select = Select::kSpecific;
+    } else if (*select == "COUNT") {
+      r->select = Select::kCount;
+    } else {
+      ValidationErrors errors;
+      errors.AddValue(*select, "select",
+                      "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, "
+                      "ALL_PROJECTED_ATTRIBUTES]");
+      return errors.ToStatus();
+    }
+    if (projection && r->select != Select::kSpecific) {
+      return Validation("One or more parameter values were invalid: Cannot specify the ProjectionExpression when "
+                        "choosing to get " + std::string(SelectName(r->select)));
+    }
+    if (r->select == Select::kAllProjected && r->index == nullptr) {
+      return Validation("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is "
+                        "supported only for index queries");
+    }
+    if (r->select == Select::kAllAttributes && r->index != nullptr && r->index->global &&
+        r->index->projection != "ALL") {
+      return Validation("One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported "
+                        "for global secondary index " + r->index->name + " because its projection type is not ALL");
+    }
+  } else {
+    r->select = projection ? Select::kSpecific : (r->index ? Select::kAllProjected : Select::kAllAttributes);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> forward, params.Bool("ScanIndexForward"));
+  if (forward && !is_query) {
+    return Validation("ScanIndexForward is only supported for Query");  // boto3 does not send it
+  }
+  r->forward = forward.value_or(true);
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* start, params.Object("ExclusiveStartKey"));
+  if (start != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Item key, model::ParseItem(*start));
+    model::Item table_part;
+    for (const auto& [name, value] : key) {
+      if (r->table.meta->IsKeyAttribute(name)) table_part.emplace(name, value);
+    }
+    size_t expected = 1 + r->table.meta->key.has_range();
+    if (r->index != nullptr) {
+      for (const std::string* name : {&r->index->key.hash_name, r->index->key.range_name ? &*r->index->key.range_name : nullptr}) {
+        if (name != nullptr && !r->table.meta->IsKeyAttribute(*name)) {
+          ++expected;
+          if (!key.count(*name)) {
+            return Validation("The provided starting key is invalid: The provided key element does not match the schema");
+          }
+        }
+      }
+    }
+    if (key.size() != expected) {
+      return Validation("The provided starting key is invalid: The provided key element does not match the schema");
+    }
+    Status s = model::ValidateKey(r->table.meta->key, table_part);
+    if (!s.ok()) return Validation("The provided starting key is invalid: " + std::string(s.message()));
+    r->start_key = std::move(key);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(r->capacity, ReadCapacityMode(params));
+  return Status::OK();
+}
+
+// Parses FilterExpression and ProjectionExpression (after the key condition, so that the
+// placeholders are resolved in DynamoDB's order) and checks every placeholder was used.
+Status ParseFilterAndProjection(OpContext& ctx, ReadRequest* r, bool any_other_expression) {
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> filter, ctx.params.String("FilterExpression"));
+  if (filter) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*filter, model::ExpressionKind::kFilter, r->attrs));
+    r->filter = std::move(c);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection, ctx.params.String("ProjectionExpression"));
+  if (projection) {
+    AMALGAM_ASSIGN_OR_RETURN(r->projection, model::ParseProjection(*projection, r->attrs));
+  }
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(r->attrs, any_other_expression || filter || projection));
+  return r->attrs.CheckAllUsed();
+}
+
+void WritePage(OpContext& ctx, const ReadRequest& r, const Page& page) {
+  JsonWriter& w = ctx.out;
+  w.StartObject();
+  if (r.select != Select::kCount) {
+    WriteKey(w, "Items");
+    w.StartArray();
+    for (const model::Item& item : page.items) model::WriteItem(item, w);
+    w.EndArray();
+  }
+  WriteKey(w, "Count");
+  w.Int64(page.count);
+  WriteKey(w, "ScannedCount");
+  w.Int64(page.scanned);
+  if (page.last_key) {
+    WriteKey(w, "LastEvaluatedKey");
+    model::WriteItem(*page.last_key, w);
+  }
+  if (r.capacity != CapacityMode::kNone) {
+    Capacity c{r.table.meta->name};
+    double units = ReadUnits(page.scanned_bytes, r.consistent);
+    if (page.scanned_bytes == 0) units = r.consistent ? 1 : 0.5;
+    if (r.index != nullptr) {
+      (r.index->global ? c.gsi : c.lsi).emplace_back(r.index->name, units);
+    } else {
+      c.table_units = units;
+    }
+    WriteKey(w, "ConsumedCapacity");
+    WriteCapacity(w, c, r.capacity);
+  }
+  w.EndObject();
+}
+
+// ---- Key encodings for range bounds -----------------------------------------------------
+
+// The encoded `_id` of a table key whose sort component is `range` (MinKey/MaxKey when null).
+std::string EncodeTableId(const KeySchema& key, const model::AttributeValue& hash,
+                          const model::AttributeValue* range, bool max) {
+  bson::Builder b;
+  if (!key.has_range()) {
+    model::AppendKeyComponent(hash, b, "_id");
+  } else {
+    b.StartDocument("_id");
+    model::AppendKeyComponent(hash, b, key.hash_name);
+    if (range != nullptr) {
+      model::AppendKeyComponent(*range, b, *key.range_name);
+    } else if (max) {
+      b.AppendMaxKey(*key.range_name);
+    } else {
+      b.AppendMinKey(*key.range_name);
+    }
+    b.EndDocument();
+  }
+  bson::Document d = std::move(b).Finish();
+  return storage::EncodeValue(d.view().Get("_id")).key;
+}
+
+// An attribute value as the stored field holds it (index keys read the real field values).
+void AppendFieldValue(const model::AttributeValue& v, bson::Builder& b, std::string_view name) {
+  switch (v.type) {
+    case model::AttrType::kN:
+      model::AppendNumber(v.scalar, b, name);
+      break;
+    case model::AttrType::kB:
+      b.AppendBinary(name, 0, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.scalar.data()), v.scalar.size()));
+      break;
+    default:
+      b.AppendString(name, v.scalar);
+      break;
+  }
+}
+
+// The encoded index key [hash, range] (range MinKey/MaxKey when null).
+std::string EncodeIndexKey(const model::AttributeValue& hash, const model::AttributeValue* range, bool has_range,
+                           bool max) {
+  bson::Builder b;
+  AppendFieldValue(hash, b, "h");
+  if (has_range) {
+    if (range != nullptr) {
+      AppendFieldValue(*range, b, "r");
+    } else if (max) {
+      b.AppendMaxKey("r");
+    } else {
+      b.AppendMinKey("r");
+    }
+  }
+  bson::Document d = std::move(b).Finish();
+  std::string key, typebits;
+  storage::AppendValue(&key, &typebits, d.view().Get("h"), false);
+  if (has_range) storage::AppendValue(&key, &typebits, d.view().Get("r"), false);
+  return key;
+}
+
+// The smallest string greater than every string starting with `prefix` ("" when none).
+std::optional<std::string> PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
+}
+
+// True when a sort key value can be encoded as a bound (numbers past 34 digits cannot).
+bool Encodable(const model::AttributeValue& v) {
+  return v.type != model::AttrType::kN || model::SignificantDigits(v.scalar) <= 34;
+}
+
+struct Bounds {
+  std::string lower;
+  std::string upper;
+};
+
+// [lower, upper) of the sort-key condition, in the encoding given by `encode(value, max)`.
+template <typename Encode>
+Bounds SortBounds(const model::KeyCondition& kc, Encode encode) {
+  using Op = model::KeyCondition::SortOp;
+  Bounds b{encode(nullptr, false), encode(nullptr, true)};
+  const model::AttributeValue* v = &kc.sort_value;
+  if (kc.sort_op != Op::kNone && (!Encodable(kc.sort_value) || (kc.sort_op == Op::kBetween && !Encodable(kc.sort_value2)))) {
+    return b;  // the whole partition; the key condition is checked on each item
+  }
+  auto after = [&](const model::AttributeValue* x) { return encode(x, false) + std::string(1, '\xff'); };
+  switch (kc.sort_op) {
+    case Op::kNone:
+      break;
+    case Op::kEq:
+      b.lower = encode(v, false);
+      b.upper = after(v);
+      break;
+    case Op::kLt:
+      b.upper = encode(v, false);
+      break;
+    case Op::kLe:
+      b.upper = after(v);
+      break;
+    case Op::kGt:
+      b.lower = after(v);
+      break;
+    case Op::kGe:
+      b.lower = encode(v, false);
+      break;
+    case Op::kBetween:
+      b.lower = encode(v, false);
+      b.upper = after(&kc.sort_value2);
+      break;
+    case Op::kBeginsWith: {
+      // Binary keys are hex in `_id`; the hex prefix bounds them just as well.
+      model::AttributeValue lo = kc.sort_value;
+      b.lower = encode(&lo, false);
+      if (std::optional<std::string> end = PrefixEnd(lo.scalar)) {
+        model::AttributeValue hi = lo;
+        hi.scalar = *end;
+        b.upper = encode(&hi, false);
+      }
+      break;
+    }
+  }
+  return b;
+}
+
+}  // namespace
+
+Status Query(OpContext& ctx) {
+  ReadRequest r;
+  AMALGAM_RETURN_IF_ERROR(ParseReadRequest(ctx, &r, /*is_query=*/true));
+  const KeySchema& schema = r.index ? r.index->key : r.table.meta->key;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> kc_text, ctx.params.String("KeyConditionExpression"));
+  if (!kc_text) {
+    return Validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.");
+  }
+  AMALGAM_ASSIGN_OR_RETURN(model::KeyCondition kc, model::ParseKeyCondition(*kc_text, schema, r.attrs));
+  AMALGAM_RETURN_IF_ERROR(ParseFilterAndProjection(ctx, &r, true));
+  if (r.filter) {
+    std::set<std::string> used;
+    model::CollectConditionAttributes(*r.filter, &used);
+    for (const std::string& name : used) {
+      if (schema.IsKeyAttribute(name)) {
+        return Validation("Filter Expression can only contain non-primary key attributes: Primary key attribute: " + name);
+      }
+    }
+  }
+
+  Page page;
+  std::unique_ptr<engine::ReadView> view = ctx.state.engine.Read();
+  engine::Engine& engine = ctx.state.engine;
+  const TableMeta& meta = *r.table.meta;
+  auto visit = [&](const model::Item& item) -> bool {
+    if (!model::MatchesKeyCondition(kc, schema, item)) return true;  // outside a widened range
+    return Consider(r, item, &page);
+  };
+  if (r.index == nullptr) {
+    const model::AttributeValue& hash = kc.hash_value;
+    Bounds b;
+    if (!meta.key.has_range()) {
+      b.lower = EncodeTableId(meta.key, hash, nullptr, false);
+      b.upper = b.lower + std::string(1, '\xff');
+    } else {
+      b = SortBounds(kc, [&](const model::AttributeValue* v, bool max) { return EncodeTableId(meta.key, hash, v, max); });
+    }
+    if (r.start_key) {
+      std::string start = model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id").missing()
+                              ? std::string()
+                              : storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id")).key;
+      if (r.forward) {
+        b.lower = std::max(b.lower, start + std::string(1, '\0'));
+      } else {
+        b.upper = std::min(b.upper, start);
+      }
+    }
+    if (b.lower < b.upper) {
+      uint64_t cid = r.table.handle->info->id;
+      engine::DocumentCursor cursor(
+          engine.store().NewIterator(storage::Cf::kDocuments, index::DocumentKey(cid, b.lower),
+                                     index::DocumentKey(cid, b.upper), &view->snapshot()),
+          r.forward);
+      bson::DocView doc;
+      while (cursor.Next(&doc)) {
+        if (!visit(model::ItemFromBson(meta.key, doc))) break;
+      }
+      AMALGAM_RETURN_IF_ERROR(cursor.status());
+    }
+  } else {
+    const catalog::IndexSpec* spec = r.table.handle->info->FindIndex(r.index->name);
+    if (spec == nullptr) return InternalError("index " + r.index->name + " is missing from the catalog");
+    const model::AttributeValue& hash = kc.hash_value;
+    bool has_range = r.index->key.has_range();
+    Bounds b = has_range ? SortBounds(kc, [&](const model::AttributeValue* v, bool max) {
+                             return EncodeIndexKey(hash, v, true, max);
+                           })
+                         : Bounds{EncodeIndexKey(hash, nullptr, false, false),
+                                  EncodeIndexKey(hash, nullptr, false, false) + std::string(1, '\xff')};
+    if (r.start_key) {
+      const model::Item& sk = *r.start_key;
+      auto hv = sk.find(r.index->key.hash_name);
+      const model::AttributeValue* rv = nullptr;
+      if (has_range) rv = &sk.find(*r.index->key.range_name)->second;
+      std::string start = EncodeIndexKey(hv->second, rv, has_range, false) +
+                          storage::EncodeValue(model::BuildIdDocument(meta.key, sk).view().Get("_id")).key;
+      if (r.forward) {
+        b.lower = std::max(b.lower, start + std::string(1, '\0'));
+      } else {
+        b.upper = std::min(b.upper, start);
+      }
+    }
+    if (b.lower < b.upper) {
+      std::unique_ptr<engine::IndexCursor> cursor = view->ScanIndex(*spec, b.lower, b.upper, r.forward);
+      engine::IndexCursorEntry entry;
+      while (cursor->Next(&entry)) {
+        AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, view->GetByEncodedId(*r.table.handle, entry.encoded_id));
+        if (!doc) continue;
+        model::Item item = model::ItemFromBson(meta.key, doc->view());
+        if (!InIndex(r.index, item)) continue;
+        if (!visit(item)) break;
+      }
+      AMALGAM_RETURN_IF_ERROR(cursor->status());
+    }
+  }
+  WritePage(ctx, r, page);
+  return Status::OK();
+}
+
+Status Scan(OpContext& ctx) {
+  ReadRequest r;
+  AMALGAM_RETURN_IF_ERROR(ParseReadRequest(ctx, &r, /*is_query=*/false));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<int64_t> segment, ctx.params.Int("Segment"));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<int64_t> total, ctx.params.Int("TotalSegments"));
+  {
+    ValidationErrors errors;
+    if (total && (*total < 1 || *total > kMaxSegments)) {
+      errors.AddValue(std::to_string(*total), "totalSegments",
+                      *total < 1 ? "Member must have value greater than or equal to 1"
+                                 : "Member must have value less than or equal to 1000000");
+    }
+    if (segment && *segment < 0) {
+      errors.AddValue(std::to_string(*segment), "segment", "Member must have value greater than or equal to 0");
+    }
+    AMALGAM_RETURN_IF_ERROR(errors.ToStatus());
+    if (segment.has_value() != total.has_value()) {
+      return Validation(segment ? "The TotalSegments parameter is required but was not present in the request when "
+                                  "Segment parameter is present"
+                                : "The Segment parameter is required but was not present in the request when parameter "
+                                  "TotalSegments is present");
+    }
+    if (segment && *segment >= *total) {
+      return Validation("The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: " +
+                        std::to_string(*segment) + " is not less than TotalSegments: " + std::to_string(*total));
+    }
+  }
+  AMALGAM_RETURN_IF_ERROR(ParseFilterAndProjection(ctx, &r, false));
+  const TableMeta& meta = *r.table.meta;
+  Page page;
+  std::unique_ptr<engine::ReadView> view = ctx.state.engine.Read();
+  uint64_t cid = r.table.handle->info->id;
+  std::string lower = r.table.handle->prefix;
+  if (r.start_key) {
+    lower = index::DocumentKey(cid, storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id")).key) +
+            std::string(1, '\0');
+  }
+  engine::DocumentCursor cursor(ctx.state.engine.store().NewIterator(storage::Cf::kDocuments, lower,
+                                                                     storage::PrefixSuccessor(r.table.handle->prefix),
+                                                                     &view->snapshot()),
+                                /*forward=*/true);
+  bson::DocView doc;
+  while (cursor.Next(&doc)) {
+    if (total && *total > 1) {
+      // The segment of an item: a hash of its partition key's `_id` component.
+      bson::Value id = doc.Get("_id");
+      std::string encoded = std::string(cursor.encoded_id());
+      if (meta.key.has_range() && id.type() == bson::BsonType::kDocument) {
+        bson::Value h = id.AsDocument().Get(meta.key.hash_name);
+        encoded = storage::EncodeValue(h).key;
+      }
+      uint64_t hash = 1469598103934665603ull;
+      for (char c : encoded) hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+      if (static_cast<int64_t>(hash % static_cast<uint64_t>(*total)) != *segment) continue;
+    }
+    model::Item item = model::ItemFromBson(meta.key, doc);
+    if (!InIndex(r.index, item)) continue;
+    if (!Consider(r, item, &page)) break;
+  }
+  AMALGAM_RETURN_IF_ERROR(cursor.status());
+  WritePage(ctx, r, page);
+  return Status::OK();
+}
+
+}  // namespace amalgam::api::dynamo
