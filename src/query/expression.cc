@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <limits>
 #include <string_view>
 
@@ -9,10 +10,13 @@
 #include "bson/compare.h"
 #include "bson/json.h"
 #include "bson/number.h"
+#include "query/expression_internal.h"
+#include "query/projection.h"
 
 namespace amalgam::query {
 
 using bson::BsonType;
+using expr_internal::Make;
 
 ExprValue ExprValue::Own(bson::Document holder) {
   ExprValue out;
@@ -25,17 +29,6 @@ ExprValue ExprValue::Own(bson::Document holder) {
 bool ExprValue::nullish() const {
   return value_.missing() || value_.type() == BsonType::kNull || value_.type() == BsonType::kUndefined;
 }
-
-namespace {
-
-template <typename F>
-ExprValue Make(F append) {
-  bson::Builder b;
-  append(b);
-  return ExprValue::Own(std::move(b).Finish());
-}
-
-}  // namespace
 
 ExprValue MakeNull() { return Make([](bson::Builder& b) { b.AppendNull(""); }); }
 ExprValue MakeBool(bool v) { return Make([&](bson::Builder& b) { b.AppendBool("", v); }); }
@@ -61,17 +54,142 @@ bool IsTruthy(const bson::Value& v) {
   }
 }
 
-namespace {
+namespace expr_internal {
 
-using ExprPtr = std::unique_ptr<Expression>;
-using Args = std::vector<ExprPtr>;
+ExprValue MakeString(std::string_view s) {
+  return Make([&](bson::Builder& b) { b.AppendString("", s); });
+}
 
-Status BadValue(std::string msg) { return Status(ErrorCode::kBadValue, std::move(msg)); }
-Status TypeMismatch(std::string msg) { return Status(ErrorCode::kTypeMismatch, std::move(msg)); }
+ExprValue MakeArray(const std::vector<bson::Value>& values) {
+  return Make([&](bson::Builder& b) {
+    b.StartArray("");
+    bson::ArrayBuilder ab(b);
+    for (const bson::Value& v : values) b.AppendValue(ab.Next(), v);
+    b.EndArray();
+  });
+}
+
+ExprValue CopyValue(const bson::Value& v) {
+  if (v.missing()) return ExprValue();
+  return Make([&](bson::Builder& b) { b.AppendValue("", v); });
+}
 
 std::string TypeName(const bson::Value& v) {
   return v.missing() ? "missing" : std::string(bson::TypeAlias(v.type()));
 }
+
+std::string Shown(const bson::Value& v) {
+  if (v.missing()) return "missing";
+  bson::Builder b;
+  b.AppendValue("v", v);
+  std::string s = bson::ToShellString(std::move(b).Finish().view());
+  return s.size() > 7 ? s.substr(5, s.size() - 7) : s;  // "{ v: 5 }" -> "5"
+}
+
+std::vector<bson::Value> Elements(const bson::Value& array) {
+  std::vector<bson::Value> out;
+  for (const bson::Element& e : array.AsDocument()) out.push_back(e.value);
+  return out;
+}
+
+bool AsInt32Exact(const bson::Value& v, int32_t* out) {
+  int64_t i;
+  if (!AsInt64Exact(v, &i) || i < INT32_MIN || i > INT32_MAX) return false;
+  *out = static_cast<int32_t>(i);
+  return true;
+}
+
+bool AsInt64Exact(const bson::Value& v, int64_t* out) {
+  if (!v.IsNumber()) return false;
+  switch (v.type()) {
+    case BsonType::kInt32: *out = v.AsInt32(); return true;
+    case BsonType::kInt64: *out = v.AsInt64(); return true;
+    case BsonType::kDouble: {
+      double d = v.AsDouble();
+      if (std::isnan(d) || d != std::trunc(d) || d < -9.2233720368547758e18 ||
+          d >= 9.2233720368547758e18)
+        return false;
+      *out = static_cast<int64_t>(d);
+      return true;
+    }
+    default: {
+      bson::ExactNumber n = bson::ExactFromValue(v);
+      return bson::ExactToInt64(n, out);
+    }
+  }
+}
+
+Status BadValue(std::string msg) { return Status(ErrorCode::kBadValue, std::move(msg)); }
+Status Coded(int32_t code, std::string msg) { return MongoCodedError(code, std::move(msg)); }
+
+Result<std::vector<ExprValue>> EvalAll(const Args& args, const ExprEvalContext& ctx) {
+  std::vector<ExprValue> vals;
+  vals.reserve(args.size());
+  for (const ExprPtr& a : args) {
+    AMALGAM_ASSIGN_OR_RETURN(ExprValue v, a->Evaluate(ctx));
+    vals.push_back(std::move(v));
+  }
+  return vals;
+}
+
+Result<ExprValue> NaryExpr::Evaluate(const ExprEvalContext& ctx) const {
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<ExprValue> vals, EvalAll(args_, ctx));
+  return fn_(vals);
+}
+
+Result<Args> ParseArgs(std::string_view, const bson::Value& v, const ExprParseContext& ctx,
+                       int depth) {
+  Args args;
+  if (v.type() == BsonType::kArray) {
+    for (const bson::Element& e : v.AsDocument()) {
+      AMALGAM_ASSIGN_OR_RETURN(ExprPtr a, Expression::Parse(e.value, ctx, depth + 1));
+      args.push_back(std::move(a));
+    }
+  } else {
+    AMALGAM_ASSIGN_OR_RETURN(ExprPtr a, Expression::Parse(v, ctx, depth + 1));
+    args.push_back(std::move(a));
+  }
+  return args;
+}
+
+Status CheckArity(std::string_view op, const Args& args, size_t min, size_t max) {
+  if (args.size() >= min && args.size() <= max) return Status::OK();
+  std::string want = min == max ? "exactly " + std::to_string(min)
+                                : (max == SIZE_MAX ? "at least " + std::to_string(min)
+                                                   : std::to_string(min) + " to " + std::to_string(max));
+  return BadValue("Expression " + std::string(op) + " takes " + want + " argument" +
+                  (min == 1 && max == 1 ? "" : "s") + ". " + std::to_string(args.size()) +
+                  " were passed in.");
+}
+
+Status ValidateVariableName(std::string_view name) {
+  if (name.empty()) return Coded(16866, "empty variable names are not allowed");
+  unsigned char c0 = static_cast<unsigned char>(name[0]);
+  if (!((c0 >= 'a' && c0 <= 'z') || c0 >= 0x80)) {
+    return Coded(16867, "'" + std::string(name) +
+                            "' starts with an invalid character for a user variable name");
+  }
+  for (char ch : name) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c >= 0x80)) {
+      return Coded(16868, "'" + std::string(name) +
+                              "' contains an invalid character for a variable name: '" +
+                              std::string(1, ch) + "'");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace expr_internal
+
+namespace {
+
+using namespace expr_internal;
+
+using Args = std::vector<ExprPtr>;
+
+Status TypeMismatch(std::string msg) { return Status(ErrorCode::kTypeMismatch, std::move(msg)); }
 
 // ---- leaves ---------------------------------------------------------------------------------
 
@@ -140,6 +258,47 @@ class PathExpr final : public Expression {
   std::vector<std::string> parts_;
 };
 
+// A variable bound by an enclosing $let/$map/$filter/$reduce, looked up at run time.
+class BoundVarExpr final : public Expression {
+ public:
+  BoundVarExpr(std::string_view name, std::vector<std::string> parts)
+      : name_(name), parts_(std::move(parts)) {}
+  Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
+    for (const ExprBinding* b = ctx.bindings; b != nullptr; b = b->parent) {
+      if (b->name != name_) continue;
+      if (parts_.empty()) return b->value;
+      ExprValue sub = EvalPathFrom(b->value.value(), parts_);
+      // Borrowed results point into the binding's bytes: keep them alive with the result.
+      if (sub.missing()) return sub;
+      return KeepAlive(b->value, sub);
+    }
+    return Status(ErrorCode::kInternalError, "variable " + name_ + " is not bound");
+  }
+
+ private:
+  static ExprValue KeepAlive(const ExprValue& owner, const ExprValue& sub) {
+    // `sub` either owns its bytes (an array built by the path walk) or borrows owner's.
+    if (sub.owns_bytes()) return sub;
+    return ExprValue::Share(owner, sub.value());
+  }
+  std::string name_;
+  std::vector<std::string> parts_;
+};
+
+// A computed constant ($$NOW), optionally followed by a path.
+class OwnedConstantExpr final : public Expression {
+ public:
+  OwnedConstantExpr(ExprValue v, std::vector<std::string> parts) : v_(std::move(v)), parts_(std::move(parts)) {}
+  Result<ExprValue> Evaluate(const ExprEvalContext&) const override {
+    if (parts_.empty()) return v_;
+    return CopyValue(EvalPathFrom(v_.value(), parts_).value());
+  }
+
+ private:
+  ExprValue v_;
+  std::vector<std::string> parts_;
+};
+
 class ArrayExpr final : public Expression {
  public:
   explicit ArrayExpr(Args elems) : elems_(std::move(elems)) {}
@@ -190,27 +349,6 @@ class ObjectExpr final : public Expression {
 };
 
 // ---- operators ------------------------------------------------------------------------------
-
-// An operator over evaluated arguments.
-using EvalFn = Result<ExprValue> (*)(const std::vector<ExprValue>& args);
-
-class NaryExpr final : public Expression {
- public:
-  NaryExpr(EvalFn fn, Args args) : fn_(fn), args_(std::move(args)) {}
-  Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
-    std::vector<ExprValue> vals;
-    vals.reserve(args_.size());
-    for (const ExprPtr& a : args_) {
-      AMALGAM_ASSIGN_OR_RETURN(ExprValue v, a->Evaluate(ctx));
-      vals.push_back(std::move(v));
-    }
-    return fn_(vals);
-  }
-
- private:
-  EvalFn fn_;
-  Args args_;
-};
 
 // $and/$or short-circuit, so they evaluate their own arguments.
 class LogicalExpr final : public Expression {
@@ -472,26 +610,6 @@ Result<ExprValue> SizeFn(const std::vector<ExprValue>& args) {
 
 // ---- operators added for the aggregation pipeline -------------------------------------------
 
-ExprValue MakeString(std::string_view s) { return Make([&](bson::Builder& b) { b.AppendString("", s); }); }
-
-// MongoDB's rendering of a value inside messages ("1", "\"x\"", "{ a: 1 }").
-std::string Shown(const bson::Value& v) {
-  if (v.missing()) return "missing";
-  bson::Builder b;
-  b.AppendValue("v", v);
-  std::string s = bson::ToShellString(std::move(b).Finish().view());
-  return s.size() > 7 ? s.substr(5, s.size() - 7) : s;  // "{ v: 5 }" -> "5"
-}
-
-ExprValue MakeArray(const std::vector<bson::Value>& values) {
-  return Make([&](bson::Builder& b) {
-    b.StartArray("");
-    bson::ArrayBuilder ab(b);
-    for (const bson::Value& v : values) b.AppendValue(ab.Next(), v);
-    b.EndArray();
-  });
-}
-
 Result<ExprValue> ConcatFn(const std::vector<ExprValue>& args) {
   std::string out;
   for (const ExprValue& a : args) {
@@ -559,22 +677,6 @@ Result<ExprValue> SplitFn(const std::vector<ExprValue>& args) {
     for (std::string_view p : parts) b.AppendString(ab.Next(), p);
     b.EndArray();
   });
-}
-
-// An integral value representable as int32 (MongoDB's "representable as a 32-bit integer").
-bool AsInt32Exact(const bson::Value& v, int32_t* out) {
-  if (!v.IsNumber() || v.type() == BsonType::kDecimal128) return false;
-  double d = v.NumberAsDouble();
-  if (v.type() == BsonType::kInt64) d = static_cast<double>(v.AsInt64());
-  if (std::isnan(d) || d != std::trunc(d) || d < INT32_MIN || d > INT32_MAX) return false;
-  *out = static_cast<int32_t>(d);
-  return true;
-}
-
-std::vector<bson::Value> Elements(const bson::Value& array) {
-  std::vector<bson::Value> out;
-  for (const bson::Element& e : array.AsDocument()) out.push_back(e.value);
-  return out;
 }
 
 Result<ExprValue> ArrayElemAtFn(const std::vector<ExprValue>& args) {
@@ -716,39 +818,6 @@ Result<ExprValue> RoundingFn(const std::vector<ExprValue>& args) {
 
 // ---- parsing --------------------------------------------------------------------------------
 
-Result<Args> ParseArgs(std::string_view op, const bson::Value& v, const ExprParseContext& ctx, int depth) {
-  Args args;
-  if (v.type() == BsonType::kArray) {
-    for (const bson::Element& e : v.AsDocument()) {
-      AMALGAM_ASSIGN_OR_RETURN(ExprPtr a, Expression::Parse(e.value, ctx, depth + 1));
-      args.push_back(std::move(a));
-    }
-  } else {
-    AMALGAM_ASSIGN_OR_RETURN(ExprPtr a, Expression::Parse(v, ctx, depth + 1));
-    args.push_back(std::move(a));
-  }
-  return args;
-}
-
-Status CheckArity(std::string_view op, const Args& args, size_t min, size_t max) {
-  if (args.size() >= min && args.size() <= max) return Status::OK();
-  std::string want = min == max ? "exactly " + std::to_string(min)
-                                : (max == SIZE_MAX ? "at least " + std::to_string(min)
-                                                   : std::to_string(min) + " to " + std::to_string(max));
-  return BadValue("Expression " + std::string(op) + " takes " + want + " argument" + (min == 1 && max == 1 ? "" : "s") +
-                  ". " + std::to_string(args.size()) + " were passed in.");
-}
-
-using OperatorParser = Result<ExprPtr> (*)(std::string_view op, const bson::Value& v, const ExprParseContext& ctx,
-                                           int depth);
-
-template <EvalFn kFn, size_t kMin, size_t kMax>
-Result<ExprPtr> ParseNary(std::string_view op, const bson::Value& v, const ExprParseContext& ctx, int depth) {
-  AMALGAM_ASSIGN_OR_RETURN(Args args, ParseArgs(op, v, ctx, depth));
-  AMALGAM_RETURN_IF_ERROR(CheckArity(op, args, kMin, kMax));
-  return ExprPtr(std::make_unique<NaryExpr>(kFn, std::move(args)));
-}
-
 template <bool kIsAnd>
 Result<ExprPtr> ParseLogical(std::string_view op, const bson::Value& v, const ExprParseContext& ctx, int depth) {
   AMALGAM_ASSIGN_OR_RETURN(Args args, ParseArgs(op, v, ctx, depth));
@@ -786,11 +855,6 @@ Result<ExprPtr> ParseCond(std::string_view op, const bson::Value& v, const ExprP
   AMALGAM_RETURN_IF_ERROR(CheckArity(op, args, 3, 3));
   return ExprPtr(std::make_unique<CondExpr>(std::move(args[0]), std::move(args[1]), std::move(args[2])));
 }
-
-struct OperatorRow {
-  std::string_view name;
-  OperatorParser parse;
-};
 
 constexpr OperatorRow kOperators[] = {
     {"$eq", ParseNary<CompareFn<0>, 2, 2>},
@@ -864,11 +928,22 @@ Result<ExprPtr> ParseFieldPath(std::string_view s, const ExprParseContext& ctx) 
     AMALGAM_ASSIGN_OR_RETURN(parts, SplitFieldPath(rest.substr(dot + 1), s));
   }
   if (var.empty()) return BadValue("empty variable name in '" + std::string(s) + "'");
+  for (const ExprScope* sc = ctx.scope; sc != nullptr; sc = sc->parent) {
+    if (sc->name == var) return ExprPtr(std::make_unique<BoundVarExpr>(var, std::move(parts)));
+  }
   if (var == "ROOT" || var == "CURRENT") {
     return ExprPtr(std::make_unique<PathExpr>(true, bson::Value(), std::move(parts)));
   }
+  if (var == "REMOVE") return ExprPtr(std::make_unique<PathExpr>(false, bson::Value(), std::vector<std::string>{}));
   bson::Value value = ctx.variables.Get(var);
-  if (value.missing()) return BadValue("Use of undefined variable: " + std::string(var));
+  if (value.missing() && var == "NOW") {
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    ExprValue owned = MakeDate(now);
+    return ExprPtr(std::make_unique<OwnedConstantExpr>(std::move(owned), std::move(parts)));
+  }
+  if (value.missing()) return Coded(17276, "Use of undefined variable: " + std::string(var));
   return ExprPtr(std::make_unique<PathExpr>(false, value, std::move(parts)));
 }
 
@@ -898,6 +973,12 @@ Result<std::unique_ptr<Expression>> Expression::Parse(const bson::Value& v, cons
     }
     for (const OperatorRow& row : kOperators) {
       if (row.name == first.name) return row.parse(row.name, first.value, ctx, depth);
+    }
+    for (auto table : {VariableOperators(), StringOperators(), ArrayOperators(), ConvertOperators(),
+                       DateOperators()}) {
+      for (const OperatorRow& row : table) {
+        if (row.name == first.name) return row.parse(row.name, first.value, ctx, depth);
+      }
     }
     return BadValue("Unrecognized expression '" + std::string(first.name) + "'");
   }

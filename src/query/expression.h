@@ -28,6 +28,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bson/document.h"
@@ -51,9 +52,17 @@ class ExprValue {
   }
   // Takes a document whose first element holds the value (the element name is ignored).
   static ExprValue Own(bson::Document holder);
+  // `v` points into `owner`'s bytes (an element of it, say): shares whatever keeps them alive.
+  static ExprValue Share(const ExprValue& owner, const bson::Value& v) {
+    ExprValue out = owner;
+    out.value_ = v;
+    return out;
+  }
 
   const bson::Value& value() const { return value_; }
   bool missing() const { return value_.missing(); }
+  // True when this value keeps its own bytes alive (computed), false when it borrows.
+  bool owns_bytes() const { return holder_ != nullptr; }
   // Null, undefined or missing: what $ifNull and arithmetic treat as "no value".
   bool nullish() const;
 
@@ -74,15 +83,32 @@ ExprValue MakeDate(int64_t millis);
 // other value (NaN, "", [], {} included) is true.
 bool IsTruthy(const bson::Value& v);
 
+// A variable bound by $let, $map, $filter, $reduce, ... while its subexpressions run: a chain
+// from the innermost binding out. Lives on the evaluating thread's stack.
+struct ExprBinding {
+  std::string_view name;
+  ExprValue value;
+  const ExprBinding* parent = nullptr;
+};
+
 // What an expression is evaluated against.
 struct ExprEvalContext {
   bson::DocView root;  // $$ROOT and $$CURRENT
+  const ExprBinding* bindings = nullptr;
+};
+
+// Names bound by enclosing $let/$map/... at parse time (a chain, innermost first).
+struct ExprScope {
+  std::string_view name;
+  const ExprScope* parent = nullptr;
 };
 
 // What parsing needs to know.
 struct ExprParseContext {
   // User variables ($$name), borrowed: the bytes must outlive every expression parsed with it.
+  // "NOW" here (a date) is $$NOW; without it $$NOW is the clock when the expression is parsed.
   bson::DocView variables;
+  const ExprScope* scope = nullptr;
 };
 
 class Expression {

@@ -1,11 +1,14 @@
 #include "query/pipeline.h"
 
+#include <chrono>
 #include <string>
 
 #include "bson/builder.h"
 #include "bson/json.h"
+#include "query/expression_internal.h"
 #include "query/pipeline_internal.h"
 #include "query/projection.h"
+#include "query/vector_search.h"
 
 namespace amalgam::query {
 
@@ -39,6 +42,8 @@ constexpr StageRow kStages[] = {
     {"$sample", ParseSample},
     {"$facet", ParseFacet},
     {"$documents", ParseDocuments},
+    {"$vectorSearch", ParseVectorSearchStage},
+    {"$listSearchIndexes", ParseListSearchIndexesStage},
 };
 
 }  // namespace
@@ -250,10 +255,35 @@ void ComputePrefix(Pipeline::Impl* impl, bool collectionless) {
 
 }  // namespace
 
+// The command's `let`: each value is an expression evaluated once, against no document; $$NOW is
+// fixed here for the whole pipeline.
+Result<bson::Document> EvaluateVariables(bson::DocView let) {
+  bson::Builder b;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  bson::Document partial = std::move(bson::Builder().AppendDate("NOW", now)).Finish();
+  b.AppendDate("NOW", now);
+  for (const bson::Element& e : let) {
+    AMALGAM_RETURN_IF_ERROR(expr_internal::ValidateVariableName(e.name));
+    ExprParseContext pctx;
+    pctx.variables = partial.view();
+    AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<Expression> expr, Expression::Parse(e.value, pctx));
+    bson::Document empty;
+    ExprEvalContext ectx;
+    ectx.root = empty.view();
+    AMALGAM_ASSIGN_OR_RETURN(ExprValue v, expr->Evaluate(ectx));
+    if (v.missing()) continue;
+    b.AppendValue(e.name, v.value());
+  }
+  return std::move(b).Finish();
+}
+
 Result<Pipeline> Pipeline::Compile(bson::DocView stages, const PipelineContext& ctx) {
   auto impl = std::make_shared<Impl>();
   impl->stages_bytes = bson::Document(stages);
-  impl->variables = bson::Document(ctx.variables.data() ? ctx.variables : bson::DocView());
+  AMALGAM_ASSIGN_OR_RETURN(impl->variables,
+                           EvaluateVariables(ctx.variables.data() ? ctx.variables : bson::DocView()));
   impl->env.memory_limit_bytes = ctx.memory_limit_bytes;
   impl->env.allow_disk_use = ctx.allow_disk_use;
   impl->env.random_seed = ctx.random_seed;
@@ -283,6 +313,7 @@ Result<Pipeline> Pipeline::Compile(bson::DocView stages, const PipelineContext& 
 }
 
 const AccessPrefix& Pipeline::access_prefix() const { return impl_->prefix; }
+bson::DocView Pipeline::variables() const { return impl_->variables.view(); }
 size_t Pipeline::size() const { return impl_->specs.size(); }
 bool Pipeline::starts_with_documents() const { return impl_->starts_with_documents; }
 

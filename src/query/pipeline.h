@@ -79,6 +79,9 @@ class Pipeline {
   static Result<Pipeline> Compile(bson::DocView stages, const PipelineContext& ctx);
 
   const AccessPrefix& access_prefix() const;
+  // The variables the stages see: the context's `let` values evaluated (each an expression), plus
+  // NOW. Find-style access paths running the prefix take these as their `let`.
+  bson::DocView variables() const;
   // Number of stages (after desugaring $sortByCount into $group + $sort).
   size_t size() const;
   // True when the first stage is $documents (the pipeline ignores its input).

@@ -72,7 +72,7 @@ Result<std::vector<std::string>> Run(const Case& c, bool use_prefix, const std::
     from = pre.stages;
     if (!pre.filter.view().empty()) {
       AMALGAM_ASSIGN_OR_RETURN(Matcher m,
-                               Matcher::Compile(pre.filter.view(), MatchContext{ctx.variables}));
+                               Matcher::Compile(pre.filter.view(), MatchContext{p.variables()}));
       std::vector<bson::Document> kept;
       for (bson::Document& d : input) {
         AMALGAM_ASSIGN_OR_RETURN(bool ok, m.Evaluate(d.view()));

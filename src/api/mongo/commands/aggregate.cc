@@ -5,13 +5,14 @@
 #include <optional>
 
 #include "api/mongo/batch.h"
+#include "api/mongo/commands/search_indexes.h"
 #include "api/mongo/command.h"
-#include "api/mongo/commands/change_stream.h"
 #include "api/mongo/commands/change_stream.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
 #include "engine/engine.h"
 #include "query/pipeline.h"
+#include "query/vector_search.h"
 
 namespace amalgam::api::mongo {
 namespace {
@@ -150,6 +151,14 @@ struct PreparedAggregate {
 Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, bool collectionless,
                                   const AggregateOptions& opts, const query::Pipeline& pipeline) {
   PreparedAggregate out;
+  std::string_view first = query::FirstStageName(opts.pipeline);
+  if (!collectionless && (first == "$vectorSearch" || first == "$listSearchIndexes")) {
+    // Sources of their own (search_indexes.cc): the compiled pipeline holds a placeholder.
+    AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<query::Stage> input,
+                             SearchStageInput(ctx, coll, first, opts.pipeline));
+    out.source = std::make_unique<AggregateSource>(pipeline.Build(std::move(input), 0), nullptr);
+    return out;
+  }
   engine::HandlePtr h;
   if (!collectionless && !pipeline.starts_with_documents()) h = ctx.engine.Find(ctx.db, coll);
   if (!h) {
@@ -177,7 +186,7 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
     out.access.hint_holder = std::move(b).Finish();
     out.access.hint = out.access.hint_holder.view().Get("h");
   }
-  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, out.access, opts.let, ctx.txn));
+  AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, out.access, pipeline.variables(), ctx.txn));
   out.plan = q.plan;
   out.coll = h;
   engine::DocumentSource* access = q.source.get();
@@ -225,7 +234,6 @@ Status Explain(CommandContext& ctx, const std::string& ns, const AggregateOption
 }
 
 Status Aggregate(CommandContext& ctx, bson::Builder& r) {
-  if (IsChangeStreamAggregate(ctx.cmd)) return ChangeStreamAggregate(ctx, r);
   if (IsChangeStreamAggregate(ctx.cmd)) return ChangeStreamAggregate(ctx, r);
   bson::Value target = ctx.cmd.begin()->value;
   bool collectionless = false;
