@@ -102,11 +102,58 @@ Result<model::ExpressionAttributes> ReadExpressionAttributes(const Params& param
   return model::ExpressionAttributes::FromJson(names, values);
 }
 
-Status CheckAttributesWithoutExpressions(const model::ExpressionAttributes& attrs, bool any_expression) {
-  if (any_expression) return Status::OK();
-  if (attrs.names_given()) return Validation("ExpressionAttributeNames can only be specified when using expressions");
-  if (attrs.values_given()) return Validation("ExpressionAttributeValues can only be specified when using expressions");
-  return Status::OK();
+namespace {
+constexpr std::string_view kLegacy[] = {"AttributesToGet", "AttributeUpdates", "ConditionalOperator", "Expected",
+                                        "KeyConditions",   "QueryFilter",      "ScanFilter"};
+constexpr std::string_view kExpressions[] = {"ProjectionExpression", "UpdateExpression", "ConditionExpression",
+                                             "KeyConditionExpression", "FilterExpression"};
+}  // namespace
+
+Status CheckMixedParameters(const Params& params) {
+  std::vector<std::string_view> legacy, expressions;
+  for (std::string_view name : kLegacy) {
+    if (params.Has(name)) legacy.push_back(name);
+  }
+  for (std::string_view name : kExpressions) {
+    if (params.Has(name)) expressions.push_back(name);
+  }
+  return model::CheckNoMixedParameters(legacy, expressions);
+}
+
+Status CheckAttributesAllowed(const Params& params, const model::ExpressionAttributes& attrs) {
+  bool any = false, any_value = false;
+  for (std::string_view name : kExpressions) {
+    if (!params.Has(name)) continue;
+    any = true;
+    if (name != "ProjectionExpression") any_value = true;
+  }
+  return model::CheckExpressionAttributesAllowed(attrs, any, any_value);
+}
+
+Result<std::optional<model::Condition>> ReadWriteCondition(const Params& params, model::ExpressionAttributes& attrs) {
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> text, params.String("ConditionExpression"));
+  if (text) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*text, model::ExpressionKind::kCondition, attrs));
+    return std::optional<model::Condition>(std::move(c));
+  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* expected, params.Object("Expected"));
+  if (expected == nullptr) return std::optional<model::Condition>();
+  AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ConditionFromExpected(*expected, params.Get("ConditionalOperator")));
+  return std::optional<model::Condition>(std::move(c));
+}
+
+Result<std::optional<std::vector<model::DocumentPath>>> ReadProjection(const Params& params,
+                                                                        model::ExpressionAttributes& attrs) {
+  using Paths = std::optional<std::vector<model::DocumentPath>>;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> text, params.String("ProjectionExpression"));
+  if (text) {
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<model::DocumentPath> paths, model::ParseProjection(*text, attrs));
+    return Paths(std::move(paths));
+  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* names, params.Array("AttributesToGet"));
+  if (names == nullptr) return Paths();
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<model::DocumentPath> paths, model::ProjectionFromAttributesToGet(*names));
+  return Paths(std::move(paths));
 }
 
 Result<ReturnValues> ReadReturnValues(const Params& params, std::string_view member,

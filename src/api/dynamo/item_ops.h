@@ -10,6 +10,7 @@
 
 #include "api/dynamo/model/expression.h"
 #include "api/dynamo/model/json.h"
+#include "api/dynamo/model/legacy.h"
 #include "api/dynamo/service_internal.h"
 #include "engine/write_txn.h"
 
@@ -50,9 +51,17 @@ Result<std::optional<model::Item>> ReadLatest(engine::Engine& engine, const Tabl
 
 // ExpressionAttributeNames / ExpressionAttributeValues of `params`.
 Result<model::ExpressionAttributes> ReadExpressionAttributes(const Params& params);
-// "ExpressionAttributeNames can only be specified when using expressions" (and Values) when
-// they are given but no expression parameter is.
-Status CheckAttributesWithoutExpressions(const model::ExpressionAttributes& attrs, bool any_expression);
+// Fails when the request mixes legacy parameters (Expected, AttributeUpdates, ...) with
+// expression parameters, with DynamoDB's message.
+Status CheckMixedParameters(const Params& params);
+// Checks ExpressionAttributeNames/Values are only given with expressions that can use them.
+Status CheckAttributesAllowed(const Params& params, const model::ExpressionAttributes& attrs);
+// The condition of a write: ConditionExpression, or the legacy Expected (+ConditionalOperator);
+// nullopt when neither is given.
+Result<std::optional<model::Condition>> ReadWriteCondition(const Params& params, model::ExpressionAttributes& attrs);
+// ProjectionExpression, or the legacy AttributesToGet; nullopt when neither is given.
+Result<std::optional<std::vector<model::DocumentPath>>> ReadProjection(const Params& params,
+                                                                        model::ExpressionAttributes& attrs);
 
 // ReturnValues: which of NONE / ALL_OLD / UPDATED_OLD / ALL_NEW / UPDATED_NEW; `allowed` lists
 // what the operation takes. Error message when not allowed: `message`.

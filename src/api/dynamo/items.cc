@@ -4,32 +4,12 @@
 
 #include "api/dynamo/item_ops.h"
 #include "api/dynamo/model/bson_mapping.h"
+#include "api/dynamo/model/legacy.h"
 #include "api/dynamo/model/update_expression.h"
 
 namespace amalgam::api::dynamo {
 
 namespace {
-
-// Reads ConditionExpression with its attributes (nullopt when absent).
-Result<std::optional<model::Condition>> ReadCondition(const Params& params, model::ExpressionAttributes& attrs,
-                                                      std::string_view member = "ConditionExpression",
-                                                      model::ExpressionKind kind = model::ExpressionKind::kCondition) {
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> text, params.String(member));
-  if (!text) return std::optional<model::Condition>();
-  AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*text, kind, attrs));
-  return std::optional<model::Condition>(std::move(c));
-}
-
-// Legacy parameters this server does not take yet, and mixing them with expressions.
-Status CheckNoLegacy(const Params& params, std::initializer_list<std::string_view> legacy) {
-  for (std::string_view name : legacy) {
-    if (params.Has(name)) {
-      return Validation("The legacy parameter " + std::string(name) +
-                        " is not supported by this server yet; use the expression parameters instead");
-    }
-  }
-  return Status::OK();
-}
 
 bool Holds(const std::optional<model::Condition>& cond, const std::optional<model::Item>& item) {
   if (!cond) return true;
@@ -61,7 +41,7 @@ void FinishWrite(OpContext& ctx, const Table& table, CapacityMode mode, const Ca
 Status PutItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
-  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator"}));
+  AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* item_json, params.Object("Item"));
   if (item_json == nullptr) {
     ValidationErrors errors;
@@ -70,8 +50,8 @@ Status PutItem(OpContext& ctx) {
   }
   AMALGAM_ASSIGN_OR_RETURN(model::Item item, ParseItemForWrite(*item_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
-  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value()));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
   AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
                                                               "ReturnValues can only be ALL_OLD or NONE"));
@@ -105,7 +85,7 @@ Status PutItem(OpContext& ctx) {
 Status DeleteItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
-  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator"}));
+  AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
   if (key_json == nullptr) {
     ValidationErrors errors;
@@ -114,8 +94,8 @@ Status DeleteItem(OpContext& ctx) {
   }
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
-  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value()));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
   AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
                                                               "ReturnValues can only be ALL_OLD or NONE"));
@@ -149,7 +129,7 @@ Status DeleteItem(OpContext& ctx) {
 Status UpdateItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
-  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"Expected", "ConditionalOperator", "AttributeUpdates"}));
+  AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
   if (key_json == nullptr) {
     ValidationErrors errors;
@@ -159,14 +139,16 @@ Status UpdateItem(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> update_text, params.String("UpdateExpression"));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* attribute_updates, params.Object("AttributeUpdates"));
   std::optional<model::Update> update;
   if (update_text) {
-    AMALGAM_ASSIGN_OR_RETURN(model::Update u, model::ParseUpdate(*update_text, attrs));
-    AMALGAM_RETURN_IF_ERROR(model::CheckKeyNotUpdated(u, table.meta->key));
-    update = std::move(u);
+    AMALGAM_ASSIGN_OR_RETURN(update, model::ParseUpdate(*update_text, attrs));
+  } else if (attribute_updates != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(update, model::UpdateFromAttributeUpdates(*attribute_updates));
   }
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadCondition(params, attrs));
-  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, cond.has_value() || update.has_value()));
+  if (update) AMALGAM_RETURN_IF_ERROR(model::CheckKeyNotUpdated(*update, table.meta->key));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
   AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv,
                            ReadReturnValues(params, "ReturnValues",
@@ -226,7 +208,7 @@ Status UpdateItem(OpContext& ctx) {
 Status GetItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
-  AMALGAM_RETURN_IF_ERROR(CheckNoLegacy(params, {"AttributesToGet"}));
+  AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
   if (key_json == nullptr) {
     ValidationErrors errors;
@@ -236,12 +218,8 @@ Status GetItem(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> consistent, params.Bool("ConsistentRead"));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection_text, params.String("ProjectionExpression"));
-  std::optional<std::vector<model::DocumentPath>> projection;
-  if (projection_text) {
-    AMALGAM_ASSIGN_OR_RETURN(projection, model::ParseProjection(*projection_text, attrs));
-  }
-  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(attrs, projection.has_value()));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<model::DocumentPath>> projection, ReadProjection(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
   AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
 

@@ -8,6 +8,7 @@
 #include "api/dynamo/item_ops.h"
 #include "api/dynamo/model/bson_mapping.h"
 #include "api/dynamo/model/key_condition.h"
+#include "api/dynamo/model/legacy.h"
 #include "index/index_entry.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"
@@ -112,12 +113,7 @@ bool Consider(const ReadRequest& r, const model::Item& stored, Page* page) {
 Status ParseReadRequest(OpContext& ctx, ReadRequest* r, bool is_query) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(r->table, OpenTableParam(ctx, params));
-  for (std::string_view legacy : {"AttributesToGet", "QueryFilter", "ScanFilter", "KeyConditions", "ConditionalOperator"}) {
-    if (params.Has(legacy)) {
-      return Validation("The legacy parameter " + std::string(legacy) +
-                        " is not supported by this server yet; use the expression parameters instead");
-    }
-  }
+  AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> index_name, params.String("IndexName"));
   if (index_name) {
     ValidationErrors errors;
@@ -142,7 +138,7 @@ Status ParseReadRequest(OpContext& ctx, ReadRequest* r, bool is_query) {
   r->limit = limit.value_or(0);
   AMALGAM_ASSIGN_OR_RETURN(r->attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> select, params.String("Select"));
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection, params.String("ProjectionExpression"));
+  bool projection = params.Has("ProjectionExpression") || params.Has("AttributesToGet");
   if (select) {
     if (*select == "ALL_ATTRIBUTES") {
       r->select = Select::kAllAttributes;
@@ -211,17 +207,20 @@ Status ParseReadRequest(OpContext& ctx, ReadRequest* r, bool is_query) {
 
 // Parses FilterExpression and ProjectionExpression (after the key condition, so that the
 // placeholders are resolved in DynamoDB's order) and checks every placeholder was used.
-Status ParseFilterAndProjection(OpContext& ctx, ReadRequest* r, bool any_other_expression) {
+Status ParseFilterAndProjection(OpContext& ctx, ReadRequest* r, bool is_query) {
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> filter, ctx.params.String("FilterExpression"));
+  std::string_view legacy_filter = is_query ? "QueryFilter" : "ScanFilter";
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* legacy, ctx.params.Object(legacy_filter));
   if (filter) {
     AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*filter, model::ExpressionKind::kFilter, r->attrs));
     r->filter = std::move(c);
+  } else if (legacy != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ConditionFromFilter(*legacy, ctx.params.Get("ConditionalOperator"),
+                                                                            legacy_filter));
+    r->filter = std::move(c);
   }
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> projection, ctx.params.String("ProjectionExpression"));
-  if (projection) {
-    AMALGAM_ASSIGN_OR_RETURN(r->projection, model::ParseProjection(*projection, r->attrs));
-  }
-  AMALGAM_RETURN_IF_ERROR(CheckAttributesWithoutExpressions(r->attrs, any_other_expression || filter || projection));
+  AMALGAM_ASSIGN_OR_RETURN(r->projection, ReadProjection(ctx.params, r->attrs));
+  AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(ctx.params, r->attrs));
   return r->attrs.CheckAllUsed();
 }
 
@@ -390,10 +389,15 @@ Status Query(OpContext& ctx) {
   AMALGAM_RETURN_IF_ERROR(ParseReadRequest(ctx, &r, /*is_query=*/true));
   const KeySchema& schema = r.index ? r.index->key : r.table.meta->key;
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> kc_text, ctx.params.String("KeyConditionExpression"));
-  if (!kc_text) {
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_conditions, ctx.params.Object("KeyConditions"));
+  model::KeyCondition kc;
+  if (kc_text) {
+    AMALGAM_ASSIGN_OR_RETURN(kc, model::ParseKeyCondition(*kc_text, schema, r.attrs));
+  } else if (key_conditions != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(kc, model::KeyConditionFromLegacy(*key_conditions, schema));
+  } else {
     return Validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.");
   }
-  AMALGAM_ASSIGN_OR_RETURN(model::KeyCondition kc, model::ParseKeyCondition(*kc_text, schema, r.attrs));
   AMALGAM_RETURN_IF_ERROR(ParseFilterAndProjection(ctx, &r, true));
   if (r.filter) {
     std::set<std::string> used;
@@ -511,7 +515,7 @@ Status Scan(OpContext& ctx) {
                         std::to_string(*segment) + " is not less than TotalSegments: " + std::to_string(*total));
     }
   }
-  AMALGAM_RETURN_IF_ERROR(ParseFilterAndProjection(ctx, &r, false));
+  AMALGAM_RETURN_IF_ERROR(ParseFilterAndProjection(ctx, &r, /*is_query=*/false));
   const TableMeta& meta = *r.table.meta;
   Page page;
   std::unique_ptr<engine::ReadView> view = ctx.state.engine.Read();
