@@ -24,6 +24,13 @@
 
 namespace amalgam::index {
 
+// Prefetches up to the first 512 bytes at p (a vector or code about to be read).
+inline void PrefetchBytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  size_t n = bytes < 512 ? bytes : 512;
+  for (size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
+}
+
 struct VecCand {
   float dist;
   uint32_t slot;

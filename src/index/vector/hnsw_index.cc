@@ -269,6 +269,7 @@ void BuildSearch(const HnswGraph& ix, VecScratch& s, const float* q, uint32_t ep
   s.NewVisit(ix.used);
   s.cand.clear();
   s.top.clear();
+  if (s.batch.size() < ix.M0) s.batch.resize(ix.M0);
   const uint16_t epoch = s.visit_epoch;
   float d = ix.Dist(q, ep);
   s.visited[ep] = epoch;
@@ -283,11 +284,17 @@ void BuildSearch(const HnswGraph& ix, VecScratch& s, const float* q, uint32_t ep
     s.cand.pop_back();
     const uint32_t* l = ix.links(c.slot, level);
     uint32_t n = l[0];
-    for (uint32_t i = 1; i <= n; ++i) __builtin_prefetch(ix.vec(l[i]));
+    // Unvisited neighbours first, their vectors prefetched whole, then the distances.
+    size_t nb = 0;
     for (uint32_t i = 1; i <= n; ++i) {
       uint32_t id = l[i];
       if (s.visited[id] == epoch) continue;
       s.visited[id] = epoch;
+      s.batch[nb++] = id;
+      PrefetchBytes(ix.vec(id), ix.dims * sizeof(float));
+    }
+    for (size_t j = 0; j < nb; ++j) {
+      uint32_t id = s.batch[j];
       float dd = ix.Dist(q, id);
       if (s.top.size() < ef || dd < bound) {
         s.cand.push_back({dd, id});

@@ -11,10 +11,12 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "index/vector/distance.h"
 #include "index/vector/hnsw_index.h"
+#include "index/vector/label_map.h"
 
 namespace amalgam::index {
 namespace {
@@ -84,6 +86,36 @@ double Recall(const HnswIndex& ix, const std::vector<float>& queries, size_t d, 
     for (size_t j = 1; j < got.size(); ++j) EXPECT_LE(got[j - 1].distance, got[j].distance);
   }
   return total ? double(hit) / double(total) : 1.0;
+}
+
+// Dense and sparse labels, erased and re-put, against std::unordered_map.
+TEST(VectorLabelMapTest, MatchesReferenceMap) {
+  std::mt19937_64 rng(5);
+  LabelMap m;
+  std::unordered_map<uint64_t, uint32_t> ref;
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t label = (rng() % 4 == 0) ? rng() : rng() % 20000;
+    if (i == 100000) m.Reserve(50000);
+    switch (rng() % 3) {
+      case 0:
+      case 1:
+        m.Put(label, uint32_t(i));
+        ref[label] = uint32_t(i);
+        break;
+      case 2: {
+        auto it = ref.find(label);
+        EXPECT_EQ(m.Erase(label), it == ref.end() ? LabelMap::kNone : it->second);
+        if (it != ref.end()) ref.erase(it);
+        break;
+      }
+    }
+    if (i % 1000 == 0) {
+      ASSERT_EQ(m.size(), ref.size());
+      for (auto& [l, s] : ref) ASSERT_EQ(m.Find(l), s) << l;
+    }
+  }
+  for (auto& [l, s] : ref) EXPECT_EQ(m.Find(l), s);
+  EXPECT_EQ(m.Find(uint64_t(1) << 63), LabelMap::kNone);
 }
 
 TEST(VectorKernelTest, SimdKernelsMatchScalar) {

@@ -20,12 +20,6 @@ struct MaxFirst {
   bool operator()(const VecCand& a, const VecCand& b) const { return a.dist < b.dist; }
 };
 
-inline void PrefetchBytes(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  size_t n = std::min<size_t>(bytes, 512);
-  for (size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
-}
-
 // Distance functors: operator()(slot) and Prefetch(slot).
 struct FloatL2 {
   const Impl& ix;
@@ -250,14 +244,25 @@ void ExactLocked(const Impl& ix, VecScratch& s, size_t k, const VectorFilter* f,
   if (f && f->has_allow) {
     s.NewVisit(ix.used);
     const uint16_t epoch = s.visit_epoch;
+    // Resolve and de-duplicate first, then scan with the vectors a few rows ahead prefetched:
+    // the rows are scattered, so the scan is bound by memory latency, not arithmetic.
+    if (s.batch.size() < f->allow.size()) s.batch.resize(f->allow.size());
+    size_t m = 0;
     for (uint64_t label : f->allow) {
       uint32_t slot = ix.label_map.Find(label);
       if (slot == LabelMap::kNone || s.visited[slot] == epoch) continue;
       s.visited[slot] = epoch;
       if (pred && !pred->Accepts(label)) continue;
-      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
-      ++ndist;
+      s.batch[m++] = slot;
     }
+    constexpr size_t kAhead = 6;
+    for (size_t i = 0; i < std::min(m, kAhead); ++i) PrefetchBytes(ix.vec(s.batch[i]), ix.dims * 4);
+    for (size_t i = 0; i < m; ++i) {
+      if (i + kAhead < m) PrefetchBytes(ix.vec(s.batch[i + kAhead]), ix.dims * 4);
+      uint32_t slot = s.batch[i];
+      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
+    }
+    ndist += m;
   } else {
     for (uint32_t slot = 0; slot < ix.used; ++slot) {
       if (ix.free_flag[slot]) continue;
