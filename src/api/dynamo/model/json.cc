@@ -1,8 +1,6 @@
 #include "api/dynamo/model/json.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "api/dynamo/model/rapidjson.h"
 
 #include <algorithm>
 #include <set>

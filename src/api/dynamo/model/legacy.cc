@@ -1,6 +1,6 @@
 #include "api/dynamo/model/legacy.h"
 
-#include <rapidjson/document.h>
+#include "api/dynamo/model/rapidjson.h"
 
 #include <set>
 

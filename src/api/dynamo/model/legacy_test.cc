@@ -1,7 +1,7 @@
 #include "api/dynamo/model/legacy.h"
 
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "api/dynamo/model/rapidjson.h"
 
 #include "api/dynamo/model/json.h"
 
