@@ -3,6 +3,10 @@
 # Amalgam/raw RocksDB ratios. Results and targets: docs/benchmarks.md.
 # Usage: scripts/bench.sh [engine|txn|all] [extra Google Benchmark flags...]
 #        scripts/bench.sh mongo [extra bench/mongo_load flags, e.g. --conns 16 --measure-ms 2000]
+#        scripts/bench.sh vector DATASET_DIR [extra bench/vector flags, e.g. --threads 2 --rounds 5]
+# `vector` (not part of `all`; needs scripts/bench_setup.sh once and a dataset made by
+# ../shared/datasets/make_datasets.py, e.g. /work/vecdata/ft100-angular) runs bench/vector:
+# Amalgam's HNSW index, hnswlib and FAISS on the same data in one process (about 5 minutes).
 # `mongo` (not part of `all`; needs scripts/bench_setup.sh once) starts amalgamd and a PostgreSQL
 # 15 of its own, on 127.0.0.1 and free ports, in /tmp/amalgam-bench-mongo-*, runs
 # bench/mongo_load against both, and stops both by PID (about 3-4 minutes).
@@ -15,6 +19,8 @@ shift || true
 BUILD_DIR=${AMALGAM_BUILD_DIR:-build}
 if [[ $WHICH == mongo ]]; then
   scripts/build.sh amalgamd mongo_load
+elif [[ $WHICH == vector ]]; then
+  scripts/build.sh vector_bench
 else
   scripts/build.sh engine_bench txn_mode_bench
 fi
@@ -72,7 +78,18 @@ run_mongo() {  # [mongo_load flags...]
     --mongo "mongodb://127.0.0.1:$mongo_port/?directConnection=true&appname=mongo_load" --mongo-pid "$AMALGAMD_PID" \
     --pg "host=127.0.0.1 port=$pg_port user=bench dbname=postgres" --pg-pid "$pg_pid" "$@"
 }
+run_vector() {  # DATASET_DIR [vector_bench flags...]
+  if [ $# -lt 1 ] || [ ! -d "$1" ]; then echo "bench: usage: scripts/bench.sh vector DATASET_DIR [flags]" >&2; exit 1; fi
+  if [ ! -x "$BUILD_DIR/bench/vector/vector_bench" ]; then
+    echo "bench: vector_bench was not built: run scripts/bench_setup.sh (libhnswlib-dev, libfaiss-dev)" >&2; exit 1
+  fi
+  local data=$1
+  shift
+  # Hold the build lock so that no build competes for the two cores while we measure.
+  flock /tmp/amalgam-build.lock "$BUILD_DIR/bench/vector/vector_bench" --data "$data" "$@"
+}
 EXTRA=("$@")
 if [[ $WHICH == mongo ]]; then run_mongo "${EXTRA[@]}"; fi
+if [[ $WHICH == vector ]]; then run_vector "${EXTRA[@]}"; fi
 if [[ $WHICH == engine || $WHICH == all ]]; then run engine engine_bench "${EXTRA[@]}"; fi
 if [[ $WHICH == txn || $WHICH == all ]]; then run txn txn_mode_bench "${EXTRA[@]}"; fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what only the benchmarks need (scripts/bench.sh mongo): PostgreSQL 15 to compare
-# against, libpq to talk to it, and the MongoDB C driver the load tool is built on. Idempotent:
+# against, libpq to talk to it, and the MongoDB C driver the load tool is built on; for
+# scripts/bench.sh vector, hnswlib and FAISS to compare the vector index with. Idempotent:
 # a machine that already has them only pays for one dpkg query. Neither scripts/setup.sh nor the
 # tests call this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/apt_install.sh bench_setup postgresql-15 libpq-dev libmongoc-dev
+scripts/apt_install.sh bench_setup postgresql-15 libpq-dev libmongoc-dev libhnswlib-dev libfaiss-dev
 # Debian starts a cluster on port 5432 when it installs postgresql-15; the benchmark starts its
 # own in a temporary directory, so stop the packaged one rather than leave it competing.
 SUDO=""
@@ -16,3 +17,5 @@ if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q
 fi
 # An existing build configured without libpq finds it on its next configure.
 if [ -f build/CMakeCache.txt ] && ! grep -q "libpq" build/CMakeCache.txt; then touch bench/CMakeLists.txt; fi
+# Likewise for FAISS (bench/vector builds without it, comparing against hnswlib only).
+if [ -f build/CMakeCache.txt ] && ! grep -q "faiss_DIR:PATH=/" build/CMakeCache.txt; then touch bench/vector/CMakeLists.txt; fi
