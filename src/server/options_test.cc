@@ -149,6 +149,27 @@ durability = "fsync"
   EXPECT_EQ(o.durability, Durability::kFsync);
 }
 
+TEST(OptionsTest, ChangeLogRetentionAndTtlIntervalFromLineOrFile) {
+  Result<Invocation> r = Parse({"--data-dir=d"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->options.change_log_retention_seconds, 86400);
+  EXPECT_EQ(r->options.ttl_interval_millis, 1000);
+  r = Parse({"--data-dir=d", "--change-log-retention", "5", "--ttl-interval-ms=100"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->options.change_log_retention_seconds, 5);
+  EXPECT_EQ(r->options.ttl_interval_millis, 100);
+  std::map<std::string, std::string> files = {
+      {"a.toml", "data_dir = \"/d\"\nchange_log_retention = 3600\nttl_interval_ms = 250\n"}};
+  r = Parse({"--config", "a.toml"}, files);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->options.change_log_retention_seconds, 3600);
+  EXPECT_EQ(r->options.ttl_interval_millis, 250);
+  EXPECT_EQ(ErrorOf({"--data-dir=d", "--change-log-retention=0"}),
+            "--change-log-retention: '0' is not a whole number from 1 to 315360000");
+  EXPECT_EQ(ErrorOf({"--data-dir=d", "--ttl-interval-ms=soon"}),
+            "--ttl-interval-ms: 'soon' is not a whole number from 1 to 86400000");
+}
+
 TEST(OptionsTest, CommandLineWinsOverConfigFileWhicheverComesFirst) {
   std::map<std::string, std::string> files = {
       {"a.toml", "data_dir = \"/from-file\"\nhttp_port = 1234\nmongo_port = 5\n"}};
