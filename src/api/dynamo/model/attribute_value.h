@@ -97,7 +97,13 @@ int SignificantDigits(std::string_view canonical);
 // ---- Sizes -----------------------------------------------------------------------------
 
 inline constexpr size_t kMaxItemSize = 400 * 1024;
+// DynamoDB allows 32 levels counting the innermost scalar: at most 31 nested M/L around it
+// (NestingDepth(v) <= 31 for every attribute value).
 inline constexpr int kMaxNestingDepth = 32;
+inline constexpr int kMaxContainerDepth = kMaxNestingDepth - 1;
+inline constexpr std::string_view kNestingError =
+    "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels "
+    "beyond supported limit";
 
 // DynamoDB's documented sizes: S and B their byte length; N 1 + ceil(significant digits / 2);
 // BOOL and NULL 1; sets the sum of their members; M and L 3 bytes plus, per element, 1 byte plus

@@ -150,10 +150,12 @@ TEST(DynamoJsonTest, RejectsWithDynamoDBMessages) {
             "Serialization: 'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'");
   EXPECT_EQ(ParseError(R"("x")"), "Serialization: Expected map or null");
   std::string deep = R"({"S":"x"})";
-  for (int i = 0; i < 32; ++i) deep = R"({"L":[)" + deep + "]}";
+  for (int i = 0; i < 31; ++i) deep = R"({"L":[)" + deep + "]}";
   EXPECT_EQ(ParseError(deep).substr(0, 2), "OK");
   deep = R"({"L":[)" + deep + "]}";
-  EXPECT_EQ(ParseError(deep), "Validation: Nesting Levels have exceeded supported limits");
+  EXPECT_EQ(ParseError(deep),
+            "Validation: Nesting Levels have exceeded supported limits: Attributes in the item have "
+            "nested levels beyond supported limit");
 }
 
 TEST(DynamoJsonTest, Base64RoundTrips) {

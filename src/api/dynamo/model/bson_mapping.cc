@@ -429,8 +429,8 @@ Status ValidateItemForWrite(const KeySchema& schema, const Item& item) {
     return Invalid("Item size has exceeded the maximum allowed size");
   }
   for (const auto& [name, v] : item) {
-    if (NestingDepth(v) > kMaxNestingDepth) {
-      return Invalid("Nesting Levels have exceeded supported limits");
+    if (NestingDepth(v) > kMaxContainerDepth) {
+      return Invalid(std::string(kNestingError));
     }
   }
   return Status::OK();

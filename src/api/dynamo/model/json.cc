@@ -100,8 +100,8 @@ Result<AttributeValue> ParseTyped(AttrType type, const rapidjson::Value& v, int 
         if (v.IsArray()) return Serialization("Start of list found where not expected");
         return Serialization("Expected map or null");
       }
-      if (depth >= kMaxNestingDepth) {
-        return Validation("Nesting Levels have exceeded supported limits");
+      if (depth >= kMaxContainerDepth) {
+        return Validation(std::string(kNestingError));
       }
       AttributeMap m;
       for (const auto& member : v.GetObject()) {
@@ -117,8 +117,8 @@ Result<AttributeValue> ParseTyped(AttrType type, const rapidjson::Value& v, int 
         if (v.IsObject()) return Serialization("Start of structure or map found where not expected.");
         return Serialization("Expected list or null");
       }
-      if (depth >= kMaxNestingDepth) {
-        return Validation("Nesting Levels have exceeded supported limits");
+      if (depth >= kMaxContainerDepth) {
+        return Validation(std::string(kNestingError));
       }
       AttributeList l;
       l.reserve(v.Size());
