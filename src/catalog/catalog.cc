@@ -441,7 +441,8 @@ Result<IndexSpec> Catalog::DropIndex(std::string_view db, std::string_view coll,
   auto txn = store_.Begin(storage::TxnOptions{});
   AMALGAM_RETURN_IF_ERROR(WriteRecord(*txn, *info));
   bson::Builder cmd;
-  cmd.AppendString("dropIndexes", coll).AppendString("index", name);
+  // The dropped definition goes with it: change streams show it (operationDescription.indexes).
+  cmd.AppendString("dropIndexes", coll).AppendString("index", name).AppendDocument("spec", dropped.ToListing().view());
   txn->AddChange(CommandRecord(*info, std::move(cmd).Finish()));
   auto next = std::make_shared<Map>(*map);
   (*next)[it->first] = info;

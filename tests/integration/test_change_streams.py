@@ -342,6 +342,7 @@ def test_expanded_events_for_indexes_and_collections(db):
     assert events[1]["operationDescription"]["indexes"][0]["key"] == {"a": 1}
     assert events[1]["operationDescription"]["indexes"][0]["name"] == "a_1"
     assert events[2]["operationDescription"]["indexes"][0]["name"] == "a_1"
+    assert events[2]["operationDescription"]["indexes"][0]["key"] == {"a": 1}
     assert all("collectionUUID" in e for e in events)
     # Without the option these are not shown.
     with db.ix.watch() as stream:
