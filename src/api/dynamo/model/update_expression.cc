@@ -1,6 +1,7 @@
 #include "api/dynamo/model/update_expression.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "api/dynamo/model/expression_parser.h"
 
@@ -265,10 +266,10 @@ Status AddTo(Item& item, const DocumentPath& path, const AttributeValue& v) {
     return Status::OK();
   }
   if (cur->type != v.type) return WrongType();
+  // Sets can hold many thousands of members: hash, never scan per member.
+  std::unordered_set<std::string> present(cur->members.begin(), cur->members.end());
   for (const auto& m : v.members) {
-    if (std::find(cur->members.begin(), cur->members.end(), m) == cur->members.end()) {
-      cur->members.push_back(m);
-    }
+    if (present.insert(m).second) cur->members.push_back(m);
   }
   return Status::OK();
 }
@@ -277,9 +278,10 @@ Status DeleteFrom(Item& item, const DocumentPath& path, const AttributeValue& v)
   AttributeValue* cur = FindMutable(item, path, path.size());
   if (!cur) return Status::OK();
   if (cur->type != v.type) return WrongType();
+  std::unordered_set<std::string_view> removed(v.members.begin(), v.members.end());
   std::vector<std::string> kept;
   for (auto& m : cur->members) {
-    if (std::find(v.members.begin(), v.members.end(), m) == v.members.end()) kept.push_back(std::move(m));
+    if (!removed.count(m)) kept.push_back(std::move(m));
   }
   if (kept.empty()) {
     Remove(item, path);
