@@ -42,6 +42,10 @@ constexpr OpEntry kOps[] = {
     {"DeleteItem", DeleteItem},
     {"Query", Query},
     {"Scan", Scan},
+    {"BatchGetItem", BatchGetItem},
+    {"BatchWriteItem", BatchWriteItem},
+    {"TransactGetItems", TransactGetItems},
+    {"TransactWriteItems", TransactWriteItems},
 };
 
 OpHandler FindOp(std::string_view name) {

@@ -105,4 +105,10 @@ Status DeleteItem(OpContext& ctx);
 Status Query(OpContext& ctx);
 Status Scan(OpContext& ctx);
 
+// Batches (batch.cc) and transactions (transact.cc).
+Status BatchGetItem(OpContext& ctx);
+Status BatchWriteItem(OpContext& ctx);
+Status TransactGetItems(OpContext& ctx);
+Status TransactWriteItems(OpContext& ctx);
+
 }  // namespace amalgam::api::dynamo
