@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "engine/vector_indexes.h"
 #include "index/index_entry.h"
 #include "index/index_writer.h"
 #include "storage/key_codec.h"
@@ -52,10 +53,12 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const Engin
       }
     }
   }
+  AMALGAM_ASSIGN_OR_RETURN(engine->vectors_, VectorIndexes::Open(*engine));
   return engine;
 }
 
 Engine::~Engine() {
+  vectors_.reset();  // stops its threads and saves the graphs while the store is open
   handles_.clear();
   catalog_.reset();
   store_.reset();

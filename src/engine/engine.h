@@ -25,6 +25,8 @@
 
 namespace amalgam::engine {
 
+class VectorIndexes;  // engine/vector_indexes.h
+
 struct EngineOptions {
   storage::StoreOptions store;
   // Attempts RunWrite makes when a write conflicts with a concurrent one.
@@ -47,6 +49,8 @@ class Engine {
 
   storage::Store& store() { return *store_; }
   catalog::Catalog& catalog() { return *catalog_; }
+  // The vector search indexes of every collection (engine/vector_indexes.h).
+  VectorIndexes& vectors() { return *vectors_; }
 
   // The handle of an existing collection (nullptr if none) or, with create, of a collection
   // created on demand. Errors (create): kInvalidNamespace, kIOError.
@@ -107,6 +111,7 @@ class Engine {
 
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<VectorIndexes> vectors_;  // stopped and destroyed first
   EngineOptions options_;
 
   std::mutex handles_mu_;

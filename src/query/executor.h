@@ -28,6 +28,9 @@ struct Row {
   bson::Document doc;
   MatchDetails details;
   std::string encoded_id;  // set by access stages
+  // $meta values of the row by name ({vectorSearchScore: 0.93}); empty when there are none. Set
+  // by $vectorSearch, kept by the streaming stages and $sort, read by {$meta: ...}.
+  bson::Document meta;
 };
 
 // Counters for explain's executionStats, and the time limit (maxTimeMS) the access stages

@@ -56,7 +56,8 @@ class MatchSpec final : public StageSpec {
 
 // ---- per-document transforms ----------------------------------------------------------------
 
-using Transform = std::function<Result<bson::Document>(bson::DocView)>;
+// (document, the row's $meta values) -> new document.
+using Transform = std::function<Result<bson::Document>(bson::DocView, bson::DocView)>;
 
 class TransformStage final : public Stage {
  public:
@@ -64,7 +65,7 @@ class TransformStage final : public Stage {
   Result<bool> Next(Row* row) override {
     AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(row));
     if (!more) return false;
-    AMALGAM_ASSIGN_OR_RETURN(bson::Document out, (*fn_)(row->doc.view()));
+    AMALGAM_ASSIGN_OR_RETURN(bson::Document out, (*fn_)(row->doc.view(), row->meta.view()));
     row->doc = std::move(out);
     return true;
   }
@@ -99,9 +100,53 @@ Status AddUpdateStyleStage(std::string_view name, const bson::Value& arg, const 
   AMALGAM_ASSIGN_OR_RETURN(update_internal::Pipeline p,
                            update_internal::ParsePipeline(holder->view(), env.variables));
   auto shared = std::make_shared<update_internal::Pipeline>(std::move(p));
-  out->push_back(std::make_shared<TransformSpec>(name, [holder, shared](bson::DocView doc) {
+  out->push_back(std::make_shared<TransformSpec>(name, [holder, shared](bson::DocView doc, bson::DocView) {
     return update_internal::RunPipeline(*shared, doc);
   }));
+  return Status::OK();
+}
+
+// $addFields / $set: fields whose value is exactly {$meta: "<name>"} are set from the row's $meta
+// values (after the other fields); the rest runs as an update-style stage.
+Status AddFieldsWithMeta(std::string_view name, const bson::Value& arg, const ParseEnv& env,
+                         std::vector<StagePtr>* out) {
+  static constexpr std::string_view kMetaNames[] = {
+      "textScore", "randVal", "searchScore", "searchHighlights", "geoNearDistance", "geoNearPoint",
+      "recordId", "indexKey", "sortKey", "searchScoreDetails", "vectorSearchScore"};
+  std::vector<std::pair<std::vector<std::string>, std::string>> metas;
+  bson::Builder rest;
+  rest.StartDocument("");
+  for (const bson::Element& e : arg.AsDocument()) {
+    if (e.value.type() == BsonType::kDocument && e.value.AsDocument().CountElements() == 1 &&
+        e.value.AsDocument().begin()->name == "$meta") {
+      bson::Value m = e.value.AsDocument().begin()->value;
+      if (m.type() != BsonType::kString) {
+        return MongoCodedError(17307, "$meta only supports string arguments");
+      }
+      bool known = false;
+      for (std::string_view n : kMetaNames) known = known || n == m.AsString();
+      if (!known) return MongoCodedError(17308, "Unsupported argument to $meta: " + std::string(m.AsString()));
+      metas.emplace_back(SplitDotted(e.name), std::string(m.AsString()));
+    } else {
+      rest.AppendValue(e.name, e.value);
+    }
+  }
+  rest.EndDocument();
+  if (metas.empty()) return AddUpdateStyleStage(name, arg, env, out);
+  bson::Document holder = std::move(rest).Finish();
+  bson::Value rest_value = holder.view().begin()->value;
+  if (!rest_value.AsDocument().empty()) {
+    AMALGAM_RETURN_IF_ERROR(AddUpdateStyleStage(name, rest_value, env, out));
+  }
+  out->push_back(std::make_shared<TransformSpec>(
+      name, [metas](bson::DocView doc, bson::DocView meta) -> Result<bson::Document> {
+        bson::Document d(doc);
+        for (const auto& [parts, meta_name] : metas) {
+          bson::Value v = meta.Get(meta_name);
+          if (!v.missing()) d = SetField(d.view(), parts, v);
+        }
+        return d;
+      }));
   return Status::OK();
 }
 
@@ -122,6 +167,7 @@ class SortStage final : public Stage {
       loaded_ = true;
     }
     if (pos_ >= order_.size()) return false;
+    row->meta = std::move(metas_[order_[pos_]]);
     row->doc = std::move(docs_[order_[pos_++]]);
     row->details = MatchDetails();
     return true;
@@ -146,19 +192,22 @@ class SortStage final : public Stage {
       AMALGAM_ASSIGN_OR_RETURN(bson::Document key, spec_->SortKey(row.doc.view()));
       bytes += row.doc.bytes().size() + key.bytes().size() + 64;
       docs_.push_back(std::move(row.doc));
+      metas_.push_back(std::move(row.meta));
       keys_.push_back(std::move(key));
       if (limit_ > 0 && docs_.size() > static_cast<size_t>(limit_) * 2 + 64) {
         SortAndTrim();  // keep the best `limit` so far, in order (stable across rounds)
         std::vector<bson::Document> docs;
-        std::vector<bson::Document> keys;
+        std::vector<bson::Document> keys, metas;
         bytes = 0;
         for (size_t i : order_) {
           bytes += docs_[i].bytes().size() + keys_[i].bytes().size() + 64;
           docs.push_back(std::move(docs_[i]));
           keys.push_back(std::move(keys_[i]));
+          metas.push_back(std::move(metas_[i]));
         }
         docs_ = std::move(docs);
         keys_ = std::move(keys);
+        metas_ = std::move(metas);
       }
       if (bytes > mem_) return MemoryLimitError("Sort", mem_);
     }
@@ -171,7 +220,7 @@ class SortStage final : public Stage {
   int64_t limit_;
   size_t mem_;
   bool loaded_ = false;
-  std::vector<bson::Document> docs_, keys_;
+  std::vector<bson::Document> docs_, keys_, metas_;
   std::vector<size_t> order_;
   size_t pos_ = 0;
 };
@@ -412,8 +461,10 @@ Status ParseProject(const bson::Value& arg, const ParseEnv& env, std::vector<Sta
                            "aggregation projection");
   }
   auto shared = std::make_shared<const Projection>(std::move(p).value());
-  out->push_back(std::make_shared<TransformSpec>("$project", [shared](bson::DocView doc) {
-    return shared->Apply(doc, static_cast<const MatchDetails*>(nullptr));
+  out->push_back(std::make_shared<TransformSpec>("$project", [shared](bson::DocView doc, bson::DocView meta) {
+    ProjectionApplyContext pctx;
+    pctx.meta = meta;
+    return shared->Apply(doc, pctx);
   }));
   return Status::OK();
 }
@@ -423,7 +474,7 @@ Status ParseAddFields(const bson::Value& arg, const ParseEnv& env, std::vector<S
     return MongoCodedError(
         40272, "$addFields specification stage must be an object, got " + TypeNameOf(arg));
   }
-  return AddUpdateStyleStage("$addFields", arg, env, out);
+  return AddFieldsWithMeta("$addFields", arg, env, out);
 }
 
 Status ParseSet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
@@ -431,7 +482,7 @@ Status ParseSet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePt
     return MongoCodedError(40272,
                            "$set specification stage must be an object, got " + TypeNameOf(arg));
   }
-  return AddUpdateStyleStage("$set", arg, env, out);
+  return AddFieldsWithMeta("$set", arg, env, out);
 }
 
 Status ParseUnset(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
@@ -460,7 +511,7 @@ Status ParseReplaceRootCommon(std::string_view stage, const bson::Value& root, c
   AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<Expression> e, Expression::Parse(root, pctx));
   std::shared_ptr<const Expression> expr(std::move(e));
   out->push_back(
-      std::make_shared<TransformSpec>(stage, [expr](bson::DocView doc) -> Result<bson::Document> {
+      std::make_shared<TransformSpec>(stage, [expr](bson::DocView doc, bson::DocView) -> Result<bson::Document> {
         ExprEvalContext ectx;
         ectx.root = doc;
         AMALGAM_ASSIGN_OR_RETURN(ExprValue v, expr->Evaluate(ectx));

@@ -4,6 +4,7 @@
 
 #include "api/mongo/error_reply.h"
 #include "api/mongo/session.h"
+#include "api/mongo/commands/search_indexes.h"
 #include "common/logging.h"
 #include "engine/engine.h"
 
@@ -25,6 +26,7 @@ MongoService::MongoService(engine::Engine& engine, Clock& clock, ServiceOptions 
   RegisterFindCommands(registry_);
   RegisterWriteCommands(registry_);
   RegisterAggregateCommands(registry_);
+  RegisterSearchIndexCommands(registry_);
   RegisterSessionCommands(registry_);
 }
 

@@ -1,0 +1,193 @@
+// VectorIndexes::Search: graph (or in-memory exact) search merged with an exact pass over the
+// documents changed since the index's applied sequence, so results are fresh
+// (docs/vector-search.md, "Freshness").
+#include <algorithm>
+#include <unordered_set>
+
+#include "bson/validate.h"
+#include "engine/engine.h"
+#include "engine/vector_indexes.h"
+#include "engine/vector_live.h"
+#include "index/index_entry.h"
+#include "storage/change_record.h"
+#include "storage/key_codec.h"
+
+namespace amalgam::engine {
+namespace {
+
+// Accepts labels whose filter-field values match the query's filter. Runs under the index's
+// labels_mu (shared), held by the caller.
+class LabelFilter final : public index::LabelPredicate {
+ public:
+  LabelFilter(const LiveVectorIndex& ix, const VectorDocFilter& f) : ix_(ix), f_(f) {}
+  bool Accepts(uint64_t label) const override {
+    auto it = ix_.entries.find(label);
+    return it != ix_.entries.end() && f_.Matches(it->second.filter.view());
+  }
+  // The fraction of a sample of labelled documents that match.
+  double EstimateSelectivity(size_t sample) const {
+    size_t seen = 0, hits = 0;
+    for (const auto& [label, e] : ix_.entries) {
+      if (seen++ == sample) break;
+      if (f_.Matches(e.filter.view())) ++hits;
+    }
+    return seen ? static_cast<double>(hits) / static_cast<double>(std::min(seen, sample)) : 0;
+  }
+
+ private:
+  const LiveVectorIndex& ix_;
+  const VectorDocFilter& f_;
+};
+
+struct Scored {
+  double score;
+  std::string id;
+  bson::Document doc;
+};
+
+// The exact score of a stored document, or false when it has no usable vector or fails the
+// filter.
+bool ScoreDocument(const VectorFieldDef& f, const VectorQuery& q, bson::DocView doc, double* score) {
+  std::optional<std::vector<float>> v = ExtractVector(doc, f.path, f.dims, f.metric);
+  if (!v) return false;
+  if (q.filter && !q.filter->Matches(doc)) return false;
+  *score = ExactVectorScore(f.metric, q.vector, *v);
+  return true;
+}
+
+Result<std::optional<bson::DocView>> Validated(std::string_view bytes) {
+  auto doc = bson::ValidateDocument(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!doc.ok()) return Status(ErrorCode::kDataCorruption, "unreadable stored document");
+  return std::optional<bson::DocView>(doc.value());
+}
+
+void SortAndTrim(std::vector<Scored>* out, size_t limit) {
+  std::stable_sort(out->begin(), out->end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+  if (out->size() > limit) out->resize(limit);
+}
+
+}  // namespace
+
+Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std::string_view coll,
+                                                       const VectorQuery& q, VectorSearchStats* stats) {
+  VectorSearchStats local;
+  if (!stats) stats = &local;
+  std::vector<VectorMatch> result;
+  catalog::CollectionPtr info = engine_.catalog().Find(db, coll);
+  if (!info) return result;
+  LivePtr ix;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ix = FindLive(info->id, q.index);
+  }
+  if (!ix) return result;  // Atlas: an unknown index name returns no results
+  stats->index_found = true;
+  size_t field = ix->def.vectors.size();
+  for (size_t i = 0; i < ix->def.vectors.size(); ++i) {
+    if (ix->def.vectors[i].path == q.path) field = i;
+  }
+  if (field == ix->def.vectors.size()) {
+    return Status(ErrorCode::kBadValue, "Path '" + q.path + "' needs to be indexed as vector in index '" +
+                                            ix->def.name + "'");
+  }
+  const VectorFieldDef& f = ix->def.vectors[field];
+  if (q.vector.size() != f.dims) {
+    return Status(ErrorCode::kBadValue, "vector field '" + f.path + "' is indexed with " + std::to_string(f.dims) +
+                                            " dimensions but queryVector has " + std::to_string(q.vector.size()));
+  }
+  if (q.limit == 0) return result;
+
+  // The applied sequence first, then the snapshot: every change after `applied` that the
+  // snapshot holds is in its change log.
+  uint64_t applied = ix->applied_seq.load();
+  bool ready = ix->status.load() == VectorIndexStatus::kReady;
+  auto snapshot = store_.GetSnapshot();
+  std::vector<Scored> out;
+  std::string prefix = index::DocumentKey(ix->cid, "");
+
+  std::unordered_set<std::string> pending;
+  bool exact_scan = !ready || applied < store_.ChangeLogTrimmedThrough();
+  if (!exact_scan) {
+    std::string lo;
+    storage::AppendUint64BE(&lo, applied + 1);
+    auto it = store_.NewIterator(storage::Cf::kChangeLog, lo, "", snapshot.get());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      AMALGAM_ASSIGN_OR_RETURN(storage::ChangeEntry e,
+                               storage::DecodeChangeEntry(storage::ReadUint64BE(it->key()), it->value()));
+      const storage::ChangeRecord& r = e.record;
+      if (r.collection_id != ix->cid) continue;
+      ++stats->pending_changes;
+      if (r.op == storage::ChangeOp::kCommand) {
+        if (r.command && !r.command->view().Get("drop").missing()) return result;  // dropped meanwhile
+        continue;
+      }
+      const std::optional<bson::Document>& key = r.document_key ? r.document_key : r.post_image;
+      if (key) pending.insert(storage::EncodeValue(key->view().Get("_id")).key);
+      if (pending.size() > options_.max_merged_pending) {
+        exact_scan = true;
+        break;
+      }
+    }
+    AMALGAM_RETURN_IF_ERROR(it->status());
+  }
+
+  if (exact_scan) {
+    // Building, or too far behind: score every document of the snapshot.
+    stats->exact_scan = true;
+    auto it = store_.NewIterator(storage::Cf::kDocuments, prefix, storage::PrefixSuccessor(prefix), snapshot.get());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::DocView> doc, Validated(it->value()));
+      double score;
+      if (!ScoreDocument(f, q, *doc, &score)) continue;
+      out.push_back(Scored{score, "", bson::Document(*doc)});
+      if (out.size() >= 4 * q.limit + 64) SortAndTrim(&out, q.limit);
+    }
+    AMALGAM_RETURN_IF_ERROR(it->status());
+    SortAndTrim(&out, q.limit);
+  } else {
+    std::vector<std::string> candidates;
+    {
+      std::shared_lock<std::shared_mutex> lock(ix->labels_mu);
+      std::optional<LabelFilter> pred;
+      index::VectorFilter vf;
+      index::SearchOptions so;
+      so.k = q.limit + pending.size();
+      so.ef = std::max(q.num_candidates, so.k);
+      so.exact = q.exact;
+      if (q.filter) {
+        pred.emplace(*ix, *q.filter);
+        vf = index::VectorFilter::Predicate(&*pred, pred->EstimateSelectivity(512));
+        so.filter = &vf;
+      }
+      std::vector<index::VectorHit> hits;
+      index::SearchInfo si;
+      AMALGAM_RETURN_IF_ERROR(ix->graphs[field]->Search(q.vector.data(), so, &hits, &si));
+      stats->plan = si.plan;
+      stats->graph_hits = hits.size();
+      for (const index::VectorHit& h : hits) {
+        auto e = ix->entries.find(h.label);
+        if (e == ix->entries.end() || pending.count(e->second.id)) continue;
+        candidates.push_back(e->second.id);
+      }
+    }
+    candidates.insert(candidates.end(), pending.begin(), pending.end());
+    // Every candidate is re-read at the snapshot and scored exactly: the graph may already hold
+    // changes newer than the snapshot, and pending documents are not in it yet.
+    for (std::string& id : candidates) {
+      AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                               store_.Get(storage::Cf::kDocuments, prefix + id, snapshot.get()));
+      if (!bytes) continue;
+      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::DocView> doc, Validated(*bytes));
+      double score;
+      if (!ScoreDocument(f, q, *doc, &score)) continue;
+      out.push_back(Scored{score, std::move(id), bson::Document(*doc)});
+    }
+    SortAndTrim(&out, q.limit);
+  }
+  result.reserve(out.size());
+  for (Scored& s : out) result.push_back(VectorMatch{std::move(s.doc), s.score});
+  return result;
+}
+
+}  // namespace amalgam::engine
