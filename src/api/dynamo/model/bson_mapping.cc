@@ -296,6 +296,20 @@ Status CheckKeyValue(const std::string& name, const AttributeValue& v, bool is_h
   return Status::OK();
 }
 
+// BSON field names are C strings: a name with a NUL byte cannot be stored as written.
+bool HasNulInNames(const AttributeValue& v) {
+  if (v.type == AttrType::kM) {
+    for (const auto& [k, e] : v.map) {
+      if (k.find('\0') != std::string::npos || HasNulInNames(e)) return true;
+    }
+  } else if (v.type == AttrType::kL) {
+    for (const auto& e : v.list) {
+      if (HasNulInNames(e)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string HexEncode(std::string_view bytes) {
@@ -431,6 +445,11 @@ Status ValidateItemForWrite(const KeySchema& schema, const Item& item) {
   for (const auto& [name, v] : item) {
     if (NestingDepth(v) > kMaxContainerDepth) {
       return Invalid(std::string(kNestingError));
+    }
+    if (name.find('\0') != std::string::npos || HasNulInNames(v)) {
+      return Invalid(
+          "One or more parameter values were invalid: attribute names containing the NUL "
+          "character are not supported by this server");
     }
   }
   return Status::OK();

@@ -59,7 +59,8 @@ struct KeySchema {
 //    of 1024 bytes"
 //   "Item size has exceeded the maximum allowed size"
 //   reserved names `_id` (unless it is the hash key) and `_ddbSets`; numbers with more than 34
-//   significant digits in a key attribute (a limit of this server, see the mapping doc).
+//   significant digits in a key attribute and attribute or map-key names containing a NUL byte
+//   (limits of this server: see the mapping doc; BSON names are C strings).
 Status ValidateItemForWrite(const KeySchema& schema, const Item& item);
 
 // Checks a Key parameter: exactly the schema's key attributes with their declared types and

@@ -112,6 +112,8 @@ TEST(DynamoBsonMappingTest, ValidatesKeysWithDynamoDBMessages) {
   EXPECT_TRUE(ValidateItemForWrite(s, big).ok());
   big["x"] = AttributeValue::S(std::string(400 * 1024, 'x'));
   EXPECT_EQ(ValidateItemForWrite(s, big).message(), "Item size has exceeded the maximum allowed size");
+  Item nul = ItemOf(R"({"pk":{"S":"a"},"sk":{"N":"1"},"m":{"M":{"x\u0000y":{"N":"1"}}}})");
+  EXPECT_NE(ValidateItemForWrite(s, nul).message().find("NUL"), std::string_view::npos);
   EXPECT_EQ(ValidateKey(s, ItemOf(R"({"pk":{"S":"a"}})")).message(),
             "The provided key element does not match the schema");
   EXPECT_EQ(ValidateKey(s, ItemOf(R"({"pk":{"S":"a"},"sk":{"S":"1"}})")).message(),
