@@ -487,6 +487,9 @@ Result<ExpressionAttributes> ExpressionAttributes::FromJson(const rapidjson::Val
       if (!ValidPlaceholder(key, '#')) {
         return Invalid("ExpressionAttributeNames contains invalid key: Syntax error; key: \"" + key + "\"");
       }
+      if (m.value.GetStringLength() == 0) {
+        return Invalid("ExpressionAttributeNames contains invalid value: Empty attribute name for key " + key);
+      }
       n[key] = std::string(m.value.GetString(), m.value.GetStringLength());
     }
   }

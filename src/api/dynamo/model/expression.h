@@ -57,7 +57,8 @@ class ExpressionAttributes {
   // Parses the two request members (either may be null = absent) with DynamoDB's checks:
   // "ExpressionAttributeNames must not be empty", "ExpressionAttributeValues must not be empty",
   // "ExpressionAttributeNames contains invalid key: Syntax error; key: \"x\"" (names must be
-  // #[A-Za-z0-9_]+, values :[A-Za-z0-9_]+), "ExpressionAttributeValues contains invalid value:
+  // #[A-Za-z0-9_]+, values :[A-Za-z0-9_]+), "ExpressionAttributeNames contains invalid value:
+  // Empty attribute name for key #a", "ExpressionAttributeValues contains invalid value:
   // <why> for key :v", and the JSON errors of json.h.
   static Result<ExpressionAttributes> FromJson(const rapidjson::Value* names,
                                                const rapidjson::Value* values);

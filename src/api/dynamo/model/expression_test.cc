@@ -137,6 +137,9 @@ TEST(DynamoExpressionAttributesTest, ReportsUnusedAndInvalidPlaceholders) {
   d.Parse(R"({"a":"x"})");
   EXPECT_EQ(ExpressionAttributes::FromJson(&d, nullptr).status().message(),
             "ExpressionAttributeNames contains invalid key: Syntax error; key: \"a\"");
+  d.Parse(R"({"#a":""})");
+  EXPECT_EQ(ExpressionAttributes::FromJson(&d, nullptr).status().message(),
+            "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a");
   d.Parse("{}");
   EXPECT_EQ(ExpressionAttributes::FromJson(nullptr, &d).status().message(),
             "ExpressionAttributeValues must not be empty");
