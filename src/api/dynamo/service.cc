@@ -312,6 +312,11 @@ Result<Table> TableCache::Open(engine::Engine& engine, std::string_view name, bo
   return Table{std::move(handle), std::move(meta)};
 }
 
+void TableCache::Forget(uint64_t collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(collection_id);
+}
+
 std::string TableArn(const DynamoService::State& state, std::string_view table) {
   return "arn:aws:dynamodb:" + state.options.region + ":" + state.options.account_id + ":table/" +
          std::string(table);

@@ -36,6 +36,8 @@ class TableCache {
   // found" (with ": Table: <name> not found" when `detailed`) when no collection made by
   // CreateTable has that name.
   Result<Table> Open(engine::Engine& engine, std::string_view name, bool detailed = false);
+  // Drops the cached description of a deleted table.
+  void Forget(uint64_t collection_id);
 
  private:
   struct Entry {

@@ -553,7 +553,9 @@ Status DeleteTable(OpContext& ctx) {
   WriteKey(ctx.out, "TableDescription");
   AMALGAM_RETURN_IF_ERROR(WriteTableDescription(ctx, table, "DELETING", /*count=*/true));
   ctx.out.EndObject();
-  return ctx.state.engine.DropCollection(kDynamoDb, *name);
+  AMALGAM_RETURN_IF_ERROR(ctx.state.engine.DropCollection(kDynamoDb, *name));
+  ctx.state.tables.Forget(table.handle->info->id);
+  return Status::OK();
 }
 
 Status UpdateTable(OpContext& ctx) {
