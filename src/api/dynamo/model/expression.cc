@@ -91,6 +91,7 @@ class ConditionParser : public ParserBase {
     c.kind = Condition::Kind::kOr;
     c.children.push_back(std::move(first));
     while (AcceptKeyword("OR")) {
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       AMALGAM_ASSIGN_OR_RETURN(Condition next, ParseAnd());
       c.children.push_back(std::move(next));
     }
@@ -104,6 +105,7 @@ class ConditionParser : public ParserBase {
     c.kind = Condition::Kind::kAnd;
     c.children.push_back(std::move(first));
     while (AcceptKeyword("AND")) {
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       AMALGAM_ASSIGN_OR_RETURN(Condition next, ParseNot());
       c.children.push_back(std::move(next));
     }
@@ -113,6 +115,7 @@ class ConditionParser : public ParserBase {
   Result<Condition> ParseNot() {
     if (!AtKeyword("NOT")) return ParsePrimary();
     Next();
+    AMALGAM_RETURN_IF_ERROR(CountOperator());
     AMALGAM_RETURN_IF_ERROR(Enter());
     Result<Condition> inner = ParseNot();
     Leave();
@@ -145,6 +148,7 @@ class ConditionParser : public ParserBase {
     Condition c;
     c.operands.push_back(std::move(lhs));
     if (AcceptKeyword("BETWEEN")) {
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       c.kind = Condition::Kind::kBetween;
       AMALGAM_ASSIGN_OR_RETURN(Operand lo, ParseOperand());
       if (!AcceptKeyword("AND")) return SyntaxError();
@@ -164,6 +168,7 @@ class ConditionParser : public ParserBase {
       return c;
     }
     if (AcceptKeyword("IN")) {
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       c.kind = Condition::Kind::kIn;
       AMALGAM_RETURN_IF_ERROR(Expect(Token::Kind::kLParen));
       while (true) {
@@ -193,6 +198,7 @@ class ConditionParser : public ParserBase {
       default: return SyntaxError();
     }
     Next();
+    AMALGAM_RETURN_IF_ERROR(CountOperator());
     AMALGAM_ASSIGN_OR_RETURN(Operand rhs, ParseOperand());
     c.kind = Condition::Kind::kCompare;
     c.op = op;
@@ -249,6 +255,7 @@ class ConditionParser : public ParserBase {
 
   Result<Condition> ParseFunctionCondition() {
     std::string fn(Next().text);
+    AMALGAM_RETURN_IF_ERROR(CountOperator());
     Condition c;
     if (fn == "attribute_exists") {
       c.kind = Condition::Kind::kExists;
@@ -330,6 +337,7 @@ class ConditionParser : public ParserBase {
         return Error("Invalid function name; function: " + fn);
       }
       Next();
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       AMALGAM_ASSIGN_OR_RETURN(std::vector<Operand> args, ParseArguments(fn));
       AMALGAM_RETURN_IF_ERROR(OperandCount(fn, args.size(), 1));
       AMALGAM_RETURN_IF_ERROR(RequirePath(fn, args[0]));

@@ -7,7 +7,8 @@
 namespace amalgam::dynamo::internal {
 namespace {
 
-constexpr int kMaxNesting = 200;
+constexpr int kMaxNesting = 1000;  // a backstop: the operator limit binds first
+constexpr int kMaxOperators = 300;
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
@@ -159,6 +160,14 @@ Status ParserBase::Enter() {
     --depth_;
     return Error("The expression is nested too deeply; maximum nesting: " +
                  std::to_string(kMaxNesting));
+  }
+  return Status::OK();
+}
+
+Status ParserBase::CountOperator() {
+  if (++operators_ > kMaxOperators) {
+    return Error("The expression contains too many operators; operator count: " +
+                 std::to_string(operators_));
   }
   return Status::OK();
 }

@@ -62,6 +62,10 @@ class ParserBase {
   Status Enter();
   void Leave() { --depth_; }
 
+  // Counts one operator or function (DynamoDB allows 300 per expression); fails as soon as the
+  // count passes the limit, which also bounds the parser's recursion.
+  Status CountOperator();
+
  protected:
   Result<std::string> ResolveName(const Token& t);
 
@@ -71,6 +75,7 @@ class ParserBase {
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   int depth_ = 0;
+  int operators_ = 0;
 };
 
 // DynamoDB's names for types in ADD/DELETE operand messages: STRING, NUMBER, BINARY, ...

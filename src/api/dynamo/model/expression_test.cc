@@ -115,7 +115,17 @@ TEST(DynamoConditionTest, RejectsWhatDynamoDBRejects) {
             "ERR: Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4097");
   std::string deep;
   for (int i = 0; i < 1000; ++i) deep += "NOT ";
-  EXPECT_EQ(Eval(deep + "a = :one", "{}").substr(0, 4), "ERR:");
+  EXPECT_EQ(Eval(deep + "a = :one", "{}"),
+            "ERR: Invalid ConditionExpression: The expression contains too many operators; operator count: 301");
+  // 300 operators nest fine: a<b and (a<b and (...)).
+  std::string nested = "a < b", closing;
+  for (int i = 0; i < 149; ++i) {
+    nested += " and (a < b";
+    closing += ")";
+  }
+  EXPECT_EQ(Eval(nested + closing, R"({"a":{"N":"1"},"b":{"N":"2"}})"), "true");
+  EXPECT_EQ(Eval(nested + " and (a < b)" + closing, "{}"),
+            "ERR: Invalid ConditionExpression: The expression contains too many operators; operator count: 301");
 }
 
 TEST(DynamoConditionTest, ReservedWordsAreTheDocumentedList) {

@@ -90,6 +90,7 @@ class UpdateParser : public ParserBase {
     if (!At(Token::Kind::kPlus) && !At(Token::Kind::kMinus)) return lhs;
     bool plus = At(Token::Kind::kPlus);
     Next();
+    AMALGAM_RETURN_IF_ERROR(CountOperator());
     AMALGAM_ASSIGN_OR_RETURN(UpdateOperand rhs, ParseTerm());
     for (const UpdateOperand* o : {&lhs, &rhs}) {
       if (o->kind == UpdateOperand::Kind::kValue && o->value.type != AttrType::kN) {
@@ -124,6 +125,7 @@ class UpdateParser : public ParserBase {
         return Error("Invalid function name; function: " + fn);
       }
       Next();  // '('
+      AMALGAM_RETURN_IF_ERROR(CountOperator());
       AMALGAM_RETURN_IF_ERROR(Enter());
       Status s = ParseArgs(fn, &o);
       Leave();
