@@ -630,7 +630,8 @@ Result<ExprPtr> ParseSlice(std::string_view op, const bson::Value& v, const Expr
     ExprEvalContext ectx;
     ectx.root = empty;
     Result<ExprValue> r = e->Evaluate(ectx);
-    if (!r.ok()) return r.status();
+    // Reported as BadValue, the way find() reports a $slice that is neither form.
+    if (!r.ok()) return Status(ErrorCode::kBadValue, std::string(r.status().message()));
   }
   return e;
 }

@@ -42,6 +42,10 @@ constexpr StageRow kStages[] = {
     {"$sample", ParseSample},
     {"$facet", ParseFacet},
     {"$documents", ParseDocuments},
+    {"$lookup", ParseLookup},
+    {"$unionWith", ParseUnionWith},
+    {"$bucket", ParseBucket},
+    {"$bucketAuto", ParseBucketAuto},
     {"$vectorSearch", ParseVectorSearchStage},
     {"$listSearchIndexes", ParseListSearchIndexesStage},
 };
@@ -282,11 +286,16 @@ Result<bson::Document> EvaluateVariables(bson::DocView let) {
 Result<Pipeline> Pipeline::Compile(bson::DocView stages, const PipelineContext& ctx) {
   auto impl = std::make_shared<Impl>();
   impl->stages_bytes = bson::Document(stages);
-  AMALGAM_ASSIGN_OR_RETURN(impl->variables,
-                           EvaluateVariables(ctx.variables.data() ? ctx.variables : bson::DocView()));
+  bson::DocView let = ctx.variables.data() ? ctx.variables : bson::DocView();
+  if (ctx.variables_evaluated) {
+    impl->variables = bson::Document(let);
+  } else {
+    AMALGAM_ASSIGN_OR_RETURN(impl->variables, EvaluateVariables(let));
+  }
   impl->env.memory_limit_bytes = ctx.memory_limit_bytes;
   impl->env.allow_disk_use = ctx.allow_disk_use;
   impl->env.random_seed = ctx.random_seed;
+  impl->env.collections = ctx.collections;
   ParseEnv env;
   env.variables = impl->variables.view();
   env.ctx = &ctx;

@@ -11,7 +11,8 @@
 //
 // Stages (MongoDB 7.0 semantics): $match, $project, $addFields/$set, $unset, $sort (a $limit right
 // after it makes it a top-k sort), $limit, $skip, $count, $group, $unwind, $replaceRoot,
-// $replaceWith, $sortByCount, $sample, $facet, $documents. Accumulators of $group: $sum $avg $min
+// $replaceWith, $sortByCount, $sample, $facet, $documents, $lookup (equality and pipeline forms,
+// with let), $unionWith, $bucket, $bucketAuto. Accumulators of $group: $sum $avg $min
 // $max $first $last $push $addToSet $count $mergeObjects $stdDevPop $stdDevSamp $firstN $lastN
 // $maxN $minN $top $bottom $topN $bottomN (n a constant).
 //
@@ -52,6 +53,17 @@ namespace amalgam::query {
 
 inline constexpr size_t kDefaultPipelineMemoryLimit = 100u << 20;  // 100 MB per blocking stage
 
+// Reads the other collections of the pipeline's database for $lookup and $unionWith. The command
+// layer implements it. Shared by every executor built from the pipeline, possibly after the
+// command returned (cursors), so an implementation owns what it needs. Thread-safe.
+class CollectionSource {
+ public:
+  virtual ~CollectionSource() = default;
+  // The documents of `coll` that match `filter` ({}: all), each read through a fresh snapshot. A
+  // collection that does not exist reads as empty. Errors: the matcher's and planner's.
+  virtual Result<std::unique_ptr<Stage>> Open(std::string_view coll, bson::DocView filter) const = 0;
+};
+
 struct PipelineContext {
   // `let` variables ($$name), as a document of name -> value; copied by Compile.
   bson::DocView variables;
@@ -61,6 +73,10 @@ struct PipelineContext {
   bool collectionless = false;
   // Seed for $sample (0: a random seed per executor).
   uint64_t random_seed = 0;
+  // Other collections, for $lookup and $unionWith (null: those stages fail when they run).
+  std::shared_ptr<const CollectionSource> collections;
+  // `variables` are values already (sub-pipelines): not evaluated again as expressions.
+  bool variables_evaluated = false;
 };
 
 // The leading stages the find-style access path can run instead: [$match][$sort][$skip][$limit],

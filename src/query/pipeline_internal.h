@@ -20,6 +20,7 @@ struct ExecEnv {
   size_t memory_limit_bytes = kDefaultPipelineMemoryLimit;
   bool allow_disk_use = false;
   uint64_t random_seed = 0;
+  std::shared_ptr<const CollectionSource> collections;
   // Bytes past which a blocking stage fails (SIZE_MAX with allowDiskUse).
   size_t limit() const { return allow_disk_use ? SIZE_MAX : memory_limit_bytes; }
 };
@@ -64,6 +65,12 @@ Status ParseDocuments(const bson::Value& arg, const ParseEnv& env, std::vector<S
 Status ParseFacet(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseGroup(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseSortByCount(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+// pipeline_lookup.cc
+Status ParseLookup(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseUnionWith(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+// pipeline_bucket.cc
+Status ParseBucket(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseBucketAuto(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 
 // Compiles a stage array (used for the top level and $facet sub-pipelines).
 Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StagePtr>* out);

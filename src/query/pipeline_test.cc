@@ -39,6 +39,28 @@ std::vector<bson::Document> DocsOf(const bson::Document& holder) {
   return out;
 }
 
+// The "collections" option: named document arrays that $lookup/$unionWith read, filtered with the
+// matcher (the command layer plans the same filters over real collections).
+class TestCollections final : public CollectionSource {
+ public:
+  explicit TestCollections(bson::Document colls) : colls_(std::move(colls)) {}
+  Result<std::unique_ptr<Stage>> Open(std::string_view coll, bson::DocView filter) const override {
+    AMALGAM_ASSIGN_OR_RETURN(Matcher m, Matcher::Compile(filter, MatchContext{}));
+    std::vector<bson::Document> docs;
+    bson::Value v = colls_.view().Get(coll);
+    if (v.type() == bson::BsonType::kArray) {
+      for (const bson::Element& e : v.AsDocument()) {
+        AMALGAM_ASSIGN_OR_RETURN(bool ok, m.Evaluate(e.value.AsDocument()));
+        if (ok) docs.emplace_back(e.value.AsDocument());
+      }
+    }
+    return MakeVectorStage(std::move(docs));
+  }
+
+ private:
+  bson::Document colls_;
+};
+
 struct Case {
   std::string docs = "[]";
   std::string options = "{}";
@@ -60,6 +82,8 @@ Result<std::vector<std::string>> Run(const Case& c, bool use_prefix, const std::
   if (bson::Value v = o.Get("collectionless"); v.type() == bson::BsonType::kBool)
     ctx.collectionless = v.AsBool();
   ctx.random_seed = 42;
+  if (bson::Value v = o.Get("collections"); v.type() == bson::BsonType::kDocument)
+    ctx.collections = std::make_shared<TestCollections>(bson::Document(v.AsDocument()));
   bson::Document stages = Wrap(c.pipeline, where);
   bson::Value sv = stages.view().Get("v");
   if (sv.type() != bson::BsonType::kArray)

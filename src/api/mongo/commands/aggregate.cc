@@ -140,6 +140,28 @@ class AggregateSource final : public engine::DocumentSource {
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
+// $lookup/$unionWith read the other collections of the command's database through the same
+// access path as find (so an equality $lookup uses the foreign field's index), each Open on a fresh
+// snapshot of the engine. Inside a transaction they read committed data, not the transaction's
+// own writes (the cursor may outlive the transaction).
+class EngineCollections final : public query::CollectionSource {
+ public:
+  EngineCollections(engine::Engine& engine, std::string db) : engine_(engine), db_(std::move(db)) {}
+  Result<std::unique_ptr<query::Stage>> Open(std::string_view coll,
+                                             bson::DocView filter) const override {
+    engine::HandlePtr h = engine_.Find(db_, std::string(coll));
+    if (!h) return query::MakeVectorStage({});
+    FindOptions o;
+    o.filter = bson::Document(filter);
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(engine_, h, o, bson::DocView()));
+    return query::MakeSourceStage(std::move(q.source));
+  }
+
+ private:
+  engine::Engine& engine_;
+  std::string db_;
+};
+
 struct PreparedAggregate {
   std::unique_ptr<engine::DocumentSource> source;
   std::optional<query::Plan> plan;  // set when the collection is read through the access path
@@ -253,6 +275,7 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
   pctx.variables = opts.let;
   pctx.allow_disk_use = opts.allow_disk_use;
   pctx.collectionless = collectionless;
+  pctx.collections = std::make_shared<EngineCollections>(ctx.engine, ctx.db);
   AMALGAM_ASSIGN_OR_RETURN(query::Pipeline pipeline, query::Pipeline::Compile(opts.pipeline, pctx));
   std::string ns = collectionless ? ctx.db + ".$cmd.aggregate" : ctx.db + "." + coll;
   AMALGAM_ASSIGN_OR_RETURN(PreparedAggregate prepared,

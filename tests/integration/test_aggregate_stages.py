@@ -1,0 +1,130 @@
+"""$lookup, $unionWith, $bucket, $bucketAuto and let through pymongo against the real server.
+
+Every expected result is computed in Python from the inserted data, not copied from the server.
+"""
+import random
+
+import pymongo
+import pytest
+from pymongo.errors import OperationFailure
+
+
+@pytest.fixture
+def client(amalgamd):
+    c = pymongo.MongoClient("127.0.0.1", amalgamd.ports["mongo"], serverSelectionTimeoutMS=5000)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def db(client):
+    return client.aggstages
+
+
+@pytest.fixture
+def shop(db):
+    rng = random.Random(7)
+    products = [{"_id": i, "sku": f"p{i}", "price": rng.randint(1, 50), "cat": rng.choice("abc")}
+                for i in range(30)]
+    orders = [{"_id": i, "sku": f"p{rng.randint(0, 34)}", "qty": rng.randint(1, 5)} for i in range(200)]
+    db.products.insert_many(products)
+    db.orders.insert_many(orders)
+    db.products.create_index("sku")
+    return products, orders
+
+
+def test_lookup_equality_joins_every_order(db, shop):
+    products, orders = shop
+    by_sku = {}
+    for p in products:
+        by_sku.setdefault(p["sku"], []).append(p)
+    out = list(db.orders.aggregate([
+        {"$lookup": {"from": "products", "localField": "sku", "foreignField": "sku", "as": "product"}},
+        {"$sort": {"_id": 1}},
+    ]))
+    assert len(out) == len(orders)
+    for o, got in zip(orders, out):
+        assert got["_id"] == o["_id"]
+        assert got["product"] == by_sku.get(o["sku"], [])
+
+
+def test_lookup_then_group_revenue_per_category(db, shop):
+    products, orders = shop
+    price = {p["sku"]: (p["price"], p["cat"]) for p in products}
+    want = {}
+    for o in orders:
+        if o["sku"] in price:
+            p, cat = price[o["sku"]]
+            want[cat] = want.get(cat, 0) + p * o["qty"]
+    out = list(db.orders.aggregate([
+        {"$lookup": {"from": "products", "localField": "sku", "foreignField": "sku", "as": "p"}},
+        {"$unwind": "$p"},
+        {"$group": {"_id": "$p.cat", "revenue": {"$sum": {"$multiply": ["$qty", "$p.price"]}}}},
+        {"$sort": {"_id": 1}},
+    ]))
+    assert out == [{"_id": k, "revenue": want[k]} for k in sorted(want)]
+
+
+def test_lookup_pipeline_with_let_and_command_let(db, shop):
+    products, orders = shop
+    threshold = 25
+    out = list(db.orders.aggregate([
+        {"$match": {"_id": {"$lt": 20}}},
+        {"$lookup": {"from": "products", "let": {"s": "$sku", "q": "$qty"},
+                     "pipeline": [{"$match": {"$expr": {"$and": [{"$eq": ["$sku", "$$s"]},
+                                                                 {"$gte": [{"$multiply": ["$price", "$$q"]}, "$$min"]}]}}},
+                                  {"$project": {"_id": 0, "cost": {"$multiply": ["$price", "$$q"]}}}],
+                     "as": "big"}},
+        {"$project": {"big": 1}},
+        {"$sort": {"_id": 1}},
+    ], let={"min": threshold}))
+    price = {p["sku"]: p["price"] for p in products}
+    want = []
+    for o in orders[:20]:
+        cost = price.get(o["sku"], 0) * o["qty"]
+        want.append({"_id": o["_id"], "big": [{"cost": cost}] if o["sku"] in price and cost >= threshold else []})
+    assert out == want
+
+
+def test_union_with_and_sub_pipeline(db, shop):
+    products, orders = shop
+    out = list(db.products.aggregate([
+        {"$match": {"cat": "a"}}, {"$project": {"_id": 0, "k": "$sku"}},
+        {"$unionWith": {"coll": "orders", "pipeline": [{"$match": {"qty": 5}}, {"$project": {"_id": 0, "k": "$_id"}}]}},
+    ]))
+    want = [{"k": p["sku"]} for p in products if p["cat"] == "a"] + [{"k": o["_id"]} for o in orders if o["qty"] == 5]
+    assert sorted(map(str, out)) == sorted(map(str, want))
+    assert len(list(db.products.aggregate([{"$unionWith": "nonexistent"}]))) == len(products)
+
+
+def test_bucket_and_bucket_auto(db, shop):
+    products, _ = shop
+    bounds = [0, 10, 20, 40]
+    want = {}
+    for p in products:
+        key = "big"
+        for lo, hi in zip(bounds, bounds[1:]):
+            if lo <= p["price"] < hi:
+                key = lo
+        want.setdefault(key, []).append(p["price"])
+    out = list(db.products.aggregate([
+        {"$bucket": {"groupBy": "$price", "boundaries": bounds, "default": "big",
+                     "output": {"n": {"$sum": 1}, "total": {"$sum": "$price"}}}}]))
+    keys = sorted([k for k in want if k != "big"]) + (["big"] if "big" in want else [])
+    assert out == [{"_id": k, "n": len(want[k]), "total": sum(want[k])} for k in keys]
+
+    autos = list(db.products.aggregate([{"$bucketAuto": {"groupBy": "$price", "buckets": 4}}]))
+    assert sum(b["count"] for b in autos) == len(products)
+    assert autos[0]["_id"]["min"] == min(p["price"] for p in products)
+    assert autos[-1]["_id"]["max"] == max(p["price"] for p in products)
+    for a, b in zip(autos, autos[1:]):
+        assert a["_id"]["max"] == b["_id"]["min"]
+
+
+def test_lookup_errors_carry_mongodb_codes(db, shop):
+    with pytest.raises(OperationFailure) as e:
+        list(db.orders.aggregate([{"$lookup": {"from": "products", "localField": "sku", "as": "x"}}]))
+    assert e.value.code == 9
+    with pytest.raises(OperationFailure) as e:
+        list(db.orders.aggregate([{"$lookup": {"from": "products", "pipeline": [{"$out": "z"}], "as": "x"}}]))
+    assert e.value.code == 51047
