@@ -99,6 +99,10 @@ bool CompareOk(const AttributeValue& a, const AttributeValue& b, int* out) {
 Result<KeyCondition> ParseKeyCondition(std::string_view text, const KeySchema& schema,
                                        ExpressionAttributes& attrs) {
   AMALGAM_ASSIGN_OR_RETURN(Condition c, ParseCondition(text, ExpressionKind::kKeyCondition, attrs));
+  return KeyConditionFromCondition(c, schema);
+}
+
+Result<KeyCondition> KeyConditionFromCondition(const Condition& c, const KeySchema& schema) {
   std::vector<const Condition*> parts;
   if (c.kind == Condition::Kind::kAnd) {
     for (const auto& ch : c.children) parts.push_back(&ch);

@@ -4,7 +4,8 @@
 // table or index being queried.
 //
 // API (pure):
-//   ParseKeyCondition(text, schema, attrs) -> KeyCondition
+//   ParseKeyCondition(text, schema, attrs) -> KeyCondition (or ParseCondition +
+//                                             KeyConditionFromCondition, see below)
 //   MatchesKeyCondition(kc, schema, item)  -> whether an item's key satisfies it (for checks
 //                                             and tests; a Query normally scans the _id range)
 //
@@ -32,6 +33,12 @@ struct KeyCondition {
 
 Result<KeyCondition> ParseKeyCondition(std::string_view text, const KeySchema& schema,
                                        ExpressionAttributes& attrs);
+
+// The two halves of ParseKeyCondition, for callers that must report syntax, placeholder and
+// operand-type errors before looking the table up (DynamoDB's order): first
+// ParseCondition(text, ExpressionKind::kKeyCondition, attrs), then, with the table's or index's
+// schema, this.
+Result<KeyCondition> KeyConditionFromCondition(const Condition& c, const KeySchema& schema);
 
 // True when `item`'s key attributes satisfy `kc`.
 bool MatchesKeyCondition(const KeyCondition& kc, const KeySchema& schema, const Item& item);
