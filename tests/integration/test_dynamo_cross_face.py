@@ -34,3 +34,33 @@ def test_item_put_with_boto3_is_read_with_pymongo(dynamo, amalgamd):
         assert "Shared" in client["dynamodb"].list_collection_names()
     finally:
         client.close()
+
+
+def test_tables_and_items_survive_a_restart(start_amalgamd, tmp_path):
+    from conftest import dynamo_client
+    data = tmp_path / "persist"
+    server = start_amalgamd(data_dir=data)
+    dynamo = dynamo_client(server)
+    dynamo.create_table(TableName="Keep", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "_id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "_id", "AttributeType": "S"},
+                                              {"AttributeName": "g", "AttributeType": "N"}],
+                        GlobalSecondaryIndexes=[{"IndexName": "ByG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                                 "Projection": {"ProjectionType": "ALL"}}])
+    dynamo.put_item(TableName="Keep", Item={"_id": {"S": "one"}, "g": {"N": "7"}, "big": {"N": "1" * 38}})
+    assert server.stop() == 0
+    server = start_amalgamd(data_dir=data)
+    dynamo = dynamo_client(server)
+    t = dynamo.describe_table(TableName="Keep")["Table"]
+    assert t["ItemCount"] == 1 and t["GlobalSecondaryIndexes"][0]["ItemCount"] == 1
+    item = dynamo.get_item(TableName="Keep", Key={"_id": {"S": "one"}})["Item"]
+    assert item == {"_id": {"S": "one"}, "g": {"N": "7"}, "big": {"N": "1" * 38}}
+    r = dynamo.query(TableName="Keep", IndexName="ByG", KeyConditionExpression="g = :g",
+                     ExpressionAttributeValues={":g": {"N": "7"}})
+    assert r["Count"] == 1
+    client = pymongo.MongoClient("127.0.0.1", server.ports["mongo"], directConnection=True,
+                                 serverSelectionTimeoutMS=10000)
+    try:
+        assert client["dynamodb"]["Keep"].find_one({"_id": "one"})["g"] == Decimal128("7")
+    finally:
+        client.close()

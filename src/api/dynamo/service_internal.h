@@ -53,6 +53,7 @@ struct TokenRecord {
   std::string request_hash;  // of the request body minus the token
   int64_t expires_millis = 0;
   std::string response_body;
+  bool in_progress = false;  // the first request with this token is still running
 };
 
 struct DynamoService::State {

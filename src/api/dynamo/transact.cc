@@ -207,10 +207,27 @@ Status TransactWriteItems(OpContext& ctx) {
                       "One or more parameter values were invalid: The request with the client token " +
                           std::string(*token) + " has already been used with different parameters");
       }
+      if (it->second.in_progress) {
+        return Status(ErrorCode::kTransactionInProgress,
+                      "Another transaction with the same ClientRequestToken is still in progress");
+      }
       ctx.out.RawValue(it->second.response_body.data(), it->second.response_body.size(), rapidjson::kObjectType);
       return Status::OK();
     }
+    // Claim the token: a concurrent retry waits for this one's outcome.
+    ctx.state.tokens[std::string(*token)] = TokenRecord{fingerprint, now + kTokenLifetimeMillis, {}, true};
   }
+  // A request that does not succeed releases its token, so a retry runs again.
+  struct ReleaseToken {
+    DynamoService::State& state;
+    std::optional<std::string> token;
+    bool keep = false;
+    ~ReleaseToken() {
+      if (!token || keep) return;
+      std::lock_guard<std::mutex> lock(state.tokens_mu);
+      state.tokens.erase(*token);
+    }
+  } release{ctx.state, token ? std::optional<std::string>(std::string(*token)) : std::nullopt};
 
   std::vector<Reason> reasons;
   std::vector<std::optional<model::Item>> olds(actions.size());
@@ -322,7 +339,8 @@ Status TransactWriteItems(OpContext& ctx) {
   std::string body(sb.GetString(), sb.GetSize());
   if (token) {
     std::lock_guard<std::mutex> lock(ctx.state.tokens_mu);
-    ctx.state.tokens[std::string(*token)] = TokenRecord{fingerprint, now + kTokenLifetimeMillis, body};
+    ctx.state.tokens[std::string(*token)] = TokenRecord{fingerprint, now + kTokenLifetimeMillis, body, false};
+    release.keep = true;
   }
   ctx.out.RawValue(body.data(), body.size(), rapidjson::kObjectType);
   return Status::OK();
