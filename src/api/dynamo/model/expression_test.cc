@@ -285,7 +285,13 @@ TEST(DynamoKeyConditionTest, ParsesAndValidatesAgainstTheSchema) {
   EXPECT_EQ(Key("sk = :one"), "ERR: Query condition missed key schema element: pk");
   EXPECT_EQ(Key("pk = :s AND foo = :one"), "ERR: Query condition missed key schema element: sk");
   EXPECT_EQ(Key("pk = :s AND sk > :one AND sk < :ten"),
-            "ERR: KeyConditionExpressions must only contain one condition per key");
+            "ERR: Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key");
+  EXPECT_EQ(Key("pk = :s AND sk > :one AND foo = :ten"),
+            "ERR: The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)");
+  EXPECT_EQ(Key("pk = :s AND begins_with(sk, :s)"),
+            "ERR: One or more parameter values were invalid: Condition parameter type does not match schema type");
+  EXPECT_EQ(Key("pk = :s AND :m >= sk"),
+            "ERR: Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: >=, operand type: M");
   EXPECT_EQ(Key("pk < :s"), "ERR: Query key condition not supported");
   EXPECT_EQ(Key("pk = :one"),
             "ERR: One or more parameter values were invalid: Condition parameter type does not match schema type");

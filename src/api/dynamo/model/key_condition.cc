@@ -111,11 +111,17 @@ Result<KeyCondition> KeyConditionFromCondition(const Condition& c, const KeySche
   }
   KeyCondition kc;
   bool have_hash = false, have_range = false;
+  const size_t key_count = schema.has_range() ? 2 : 1;
   for (const Condition* part : parts) {
     AMALGAM_ASSIGN_OR_RETURN(Leaf leaf, ToLeaf(*part));
     bool is_hash = leaf.name == schema.hash_name;
     bool is_range = schema.has_range() && leaf.name == *schema.range_name;
     if (!is_hash && !is_range) {
+      if (parts.size() > key_count) {
+        return Invalid("The number of query conditions (" + std::to_string(parts.size()) +
+                       ") exceeds the number of key attributes defined in the schema (" +
+                       std::to_string(key_count) + ")");
+      }
       if (schema.has_range() && have_hash && !have_range) {
         return Invalid("Query condition missed key schema element: " + *schema.range_name);
       }
@@ -123,14 +129,13 @@ Result<KeyCondition> KeyConditionFromCondition(const Condition& c, const KeySche
       return NotSupported();
     }
     if ((is_hash && have_hash) || (is_range && have_range)) {
-      return Invalid("KeyConditionExpressions must only contain one condition per key");
-    }
-    AttrType want = is_hash ? schema.hash_type : schema.range_type;
-    if (leaf.op == KeyCondition::SortOp::kBeginsWith && want == AttrType::kN) {
       return Invalid(
-          "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
-          "operator or function: begins_with, operand type: N");
+          "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition "
+          "per key");
     }
+    // (begins_with with an N operand failed when parsing; one of another type than the key's is
+    // the schema mismatch below, as in DynamoDB.)
+    AttrType want = is_hash ? schema.hash_type : schema.range_type;
     if (leaf.v1.type != want ||
         (leaf.op == KeyCondition::SortOp::kBetween && leaf.v2.type != want)) {
       return Invalid("One or more parameter values were invalid: Condition parameter type does not match schema type");

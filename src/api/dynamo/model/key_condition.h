@@ -12,10 +12,12 @@
 // Grammar: cond [AND cond], cond := path op :v | path BETWEEN :v AND :v |
 // begins_with(path, :v), optionally parenthesised; the partition key takes only "=".
 // Errors (kBadValue, DynamoDB's messages): "Query condition missed key schema element: <k>",
-// "Query key condition not supported", "KeyConditionExpressions must only contain one
-// condition per key", "One or more parameter values were invalid: Condition parameter type
-// does not match schema type", "Invalid KeyConditionExpression: Invalid operator used in
-// KeyConditionExpression: OR", syntax errors as in expression.h.
+// "Query key condition not supported", "Invalid KeyConditionExpression:
+// KeyConditionExpressions must only contain one condition per key", "The number of query
+// conditions (3) exceeds the number of key attributes defined in the schema (2)", "One or more
+// parameter values were invalid: Condition parameter type does not match schema type",
+// "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR",
+// operand-type and syntax errors as in expression.h.
 
 #include "api/dynamo/model/attribute_value.h"
 #include "api/dynamo/model/bson_mapping.h"
