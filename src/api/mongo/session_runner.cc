@@ -134,6 +134,15 @@ bson::Document Record(int64_t txn_number, int64_t now, std::string_view kind, co
 
 std::string_view AsBytes(const bson::Document& d) { return d.bytes(); }
 
+// {lsid, txnNumber}: tags the change records of a multi-document transaction (its change events
+// carry them, as MongoDB's do; a retryable write's do not).
+bson::Document TxnInfo(CommandContext& ctx, int64_t txn_number) {
+  bson::Builder b;
+  b.AppendValue("lsid", ctx.cmd.Get("lsid"));
+  b.AppendInt64("txnNumber", txn_number);
+  return std::move(b).Finish();
+}
+
 // A write with lsid + txnNumber and no autocommit: applied once, answered from the record after.
 Status RunRetryable(SessionRegistry& reg, CommandContext& ctx, Session& s, int64_t txn_number,
                     const CommandSpec& spec, bson::Builder& reply) {
@@ -257,6 +266,7 @@ Status RunInTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s, i
     s.multi_doc = true;
     s.write_reply.reset();
     s.txn = ctx.engine.Begin(storage::TxnOptions{});
+    s.txn->SetTxnInfo(TxnInfo(ctx, txn_number));
     s.state = TxnState::kInProgress;
     s.txn_start_millis = now;
     s.txn_deadline_millis.store(now + kTransactionLifetimeMillis);

@@ -80,6 +80,9 @@ TEST_F(SessionTest, CommittedTransactionIsOneCommitInTheChangeLog) {
     EXPECT_EQ(e.commit_count, 3u);
   }
   EXPECT_EQ(mine[2].record.collection, "b");
+  ASSERT_TRUE(mine[0].record.txn.has_value());
+  EXPECT_EQ(mine[0].record.txn->view().Get("txnNumber").AsInt64(), 3);
+  EXPECT_EQ(mine[0].record.txn->view().Get("lsid").type(), bson::BsonType::kDocument);
 }
 
 TEST_F(SessionTest, TransactionPastItsLifetimeIsAbortedAndItsLocksReleased) {
