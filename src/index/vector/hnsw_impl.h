@@ -24,10 +24,13 @@
 
 namespace amalgam::index {
 
-// Prefetches up to the first 512 bytes at p (a vector or code about to be read).
+// Prefetches the first cache lines at p (a vector or code about to be read); the hardware
+// streamer fetches the rest once the reads start. Too many outstanding prefetches stall on the
+// line-fill buffers, hence the cap.
+extern size_t g_prefetch_bytes;
 inline void PrefetchBytes(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
-  size_t n = bytes < 512 ? bytes : 512;
+  size_t n = bytes < g_prefetch_bytes ? bytes : g_prefetch_bytes;
   for (size_t off = 0; off < n; off += 64) __builtin_prefetch(c + off);
 }
 

@@ -80,6 +80,11 @@ Status HnswOptions::Validate() const {
 
 // ------------------------------------------------------------------------------ scratch
 
+size_t g_prefetch_bytes = [] {
+  const char* e = std::getenv("AMALGAM_VECTOR_PREFETCH_BYTES");  // for measurements
+  return e ? size_t(std::strtoul(e, nullptr, 10)) : size_t(512);
+}();
+
 void VecScratch::NewVisit(size_t slots) {
   if (visited.size() < slots) visited.resize(std::max(slots, visited.size() * 2), 0);
   if (++visit_epoch == 0) {
@@ -282,6 +287,7 @@ void BuildSearch(const HnswGraph& ix, VecScratch& s, const float* q, uint32_t ep
     if (c.dist > bound && s.top.size() >= ef) break;
     std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
     s.cand.pop_back();
+    if (!s.cand.empty()) __builtin_prefetch(ix.links(s.cand.front().slot, level));
     const uint32_t* l = ix.links(c.slot, level);
     uint32_t n = l[0];
     // Unvisited neighbours first, their vectors prefetched whole, then the distances.
