@@ -78,3 +78,10 @@ def test_oversized_item_in_batch_applies_nothing(amalgamd, table):
     assert status == 400 and error_type(body) == "ValidationException"
     status, body = dynamo_request(amalgamd, "GetItem", {"TableName": "Bad", "Key": {"k": {"S": "ok"}}})
     assert "Item" not in body
+
+
+def test_return_values_on_condition_failure_enum(amalgamd, table):
+    status, body = dynamo_request(amalgamd, "PutItem", {
+        "TableName": "Bad", "Item": {"k": {"S": "a"}}, "ReturnValuesOnConditionCheckFailure": "ALL_NEW"})
+    assert status == 400 and error_type(body) == "ValidationException"
+    assert "Member must satisfy enum value set: [ALL_OLD, NONE]" in body["message"]

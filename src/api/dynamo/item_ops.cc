@@ -1,5 +1,6 @@
 #include "api/dynamo/item_ops.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "api/dynamo/model/bson_mapping.h"
@@ -183,6 +184,13 @@ Result<ReturnValues> ReadReturnValues(const Params& params, std::string_view mem
   }
   for (ReturnValues a : allowed) {
     if (a == rv) return rv;
+  }
+  if (message.empty()) {
+    ValidationErrors errors;
+    std::string path(member);
+    path[0] = static_cast<char>(std::tolower(path[0]));
+    errors.AddValue(*text, path, "Member must satisfy enum value set: [ALL_OLD, NONE]");
+    return errors.ToStatus();
   }
   return Validation(std::string(message));
 }
