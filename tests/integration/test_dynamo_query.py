@@ -173,3 +173,28 @@ def test_scan_filters_paginates_and_segments(dynamo, table):
     with pytest.raises(ClientError) as e:
         dynamo.scan(TableName=table, Segment=4, TotalSegments=4)
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_capacity_by_index(dynamo, table):
+    r = dynamo.put_item(TableName=table, Item={"user": {"S": "cap"}, "ts": {"N": "1"}, "kind": {"S": "view"},
+                                               "score": {"N": "1"}}, ReturnConsumedCapacity="INDEXES")
+    c = r["ConsumedCapacity"]
+    assert c["Table"]["CapacityUnits"] == 1.0
+    assert c["GlobalSecondaryIndexes"]["ByKind"]["CapacityUnits"] == 1.0
+    assert c["LocalSecondaryIndexes"]["ByScore"]["CapacityUnits"] == 1.0
+    assert c["CapacityUnits"] == 3.0
+    # Changing the GSI key costs a delete and a put in that index.
+    r = dynamo.update_item(TableName=table, Key={"user": {"S": "cap"}, "ts": {"N": "1"}},
+                           UpdateExpression="SET kind = :k", ExpressionAttributeValues={":k": {"S": "buy"}},
+                           ReturnConsumedCapacity="INDEXES")
+    assert r["ConsumedCapacity"]["GlobalSecondaryIndexes"]["ByKind"]["CapacityUnits"] == 2.0
+    r = dynamo.query(TableName=table, IndexName="ByKind", KeyConditionExpression="kind = :k",
+                     ExpressionAttributeValues={":k": {"S": "buy"}}, ReturnConsumedCapacity="INDEXES")
+    assert r["ConsumedCapacity"]["GlobalSecondaryIndexes"]["ByKind"]["CapacityUnits"] == 0.5
+    r = dynamo.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {
+        "user": {"S": "cap"}, "ts": {"N": "2"}}}}], ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"][0]["CapacityUnits"] == 2.0  # transactions cost double
+    r = dynamo.put_item(TableName=table, Item={"user": {"S": "cap"}, "ts": {"N": "3"}},
+                        ReturnItemCollectionMetrics="SIZE")
+    assert r["ItemCollectionMetrics"]["ItemCollectionKey"] == {"user": {"S": "cap"}}
+    assert r["ItemCollectionMetrics"]["SizeEstimateRangeGB"] == [0.0, 1.0]
