@@ -119,3 +119,15 @@ def test_boto3_sees_error_codes(dynamo):
         dynamo.describe_table(TableName="missing")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_idle_keep_alive_connection_does_not_hold_shutdown(start_amalgamd):
+    import time
+    server = start_amalgamd()
+    conn = http.client.HTTPConnection("127.0.0.1", server.ports["dynamo"], timeout=10)
+    resp, data = post(server, "ListTables", b"{}", conn=conn)
+    assert resp.status == 200
+    t0 = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - t0 < 5
+    conn.close()
