@@ -58,12 +58,18 @@ void ChangeNotifier::Stop() {
 void ChangeNotifier::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopped_) {
-    if (waiters_.empty()) {
-      cv_.wait(lock, [&] { return stopped_ || !waiters_.empty(); });
+    // Waiters at UINT64_MAX can never be passed (they only want Stop, or to be cancelled):
+    // waiting in the store for them would delay a waiter added meanwhile, so wait here.
+    auto lowest_point = [&] {
+      uint64_t lowest = UINT64_MAX;
+      for (const auto& [id, w] : waiters_) lowest = std::min(lowest, w.after_seq);
+      return lowest;
+    };
+    uint64_t lowest = lowest_point();
+    if (lowest == UINT64_MAX) {
+      cv_.wait(lock, [&] { return stopped_ || lowest_point() != UINT64_MAX; });
       continue;
     }
-    uint64_t lowest = UINT64_MAX;
-    for (const auto& [id, w] : waiters_) lowest = std::min(lowest, w.after_seq);
     lock.unlock();
     uint64_t visible = store_.WaitForSeqAfter(lowest, std::chrono::steady_clock::now() + kPollInterval);
     lock.lock();

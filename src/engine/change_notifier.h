@@ -27,7 +27,10 @@ class ChangeNotifier {
   ChangeNotifier& operator=(const ChangeNotifier&) = delete;
 
   // Calls `fn` exactly once: when Store::LastVisibleSeq() > after_seq, or at Stop, unless
-  // Cancel came first. Returns an id for Cancel.
+  // Cancel came first. Returns an id for Cancel. after_seq UINT64_MAX: only at Stop (a waiter
+  // that wants no wake-up, just a registration that Stop ends). Waiters normally register
+  // at the watermark they have read up to; one registered below a point the thread is
+  // already waiting for is served within 50 ms.
   uint64_t Add(uint64_t after_seq, std::function<void()> fn);
   // Forgets a waiter whose callback has not run. Returns false if it already ran (or is running).
   bool Cancel(uint64_t id);

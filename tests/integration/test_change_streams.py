@@ -366,8 +366,6 @@ def test_bad_options_are_rejected(client, db):
     assert err.value.code == 40602
 
 
-@pytest.mark.xfail(reason="client transactions do not tag their change records with {lsid, txnNumber} yet "
-                          "(engine::WriteTxn::SetTxnInfo is not called by the session runner)", strict=False)
 def test_transaction_events_carry_lsid_and_txn_number(client, db):
     db.items.insert_one({"_id": 0})
     with db.items.watch() as stream:

@@ -18,6 +18,11 @@ constexpr int64_t kDefaultFirstBatch = 101;
 constexpr int64_t kDefaultAwaitMillis = 1000;  // MongoDB's default for awaitData getMores
 constexpr size_t kReadChunk = 256;             // change-log entries read at a time
 constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024 - 16 * 1024;
+// A stream answered less than kBusyWindow ago is under a steady flow of events: when a commit
+// wakes its getMore, it waits kCoalesce more so the batch gathers the commits that follow,
+// instead of one round trip per commit (docs/change-streams.md).
+constexpr auto kBusyWindow = std::chrono::milliseconds(5);
+constexpr auto kCoalesce = std::chrono::microseconds(1000);
 
 enum class Scope : uint8_t { kCollection, kDatabase, kCluster };
 enum class PostImage : uint8_t { kDefault, kUpdateLookup, kWhenAvailable, kRequired };
@@ -555,6 +560,11 @@ class StreamCursorSource final : public engine::DocumentSource {
   Result<bool> Next(bson::Document* out) override { return source_.Next(out); }
   EventSource& events() { return source_.events(); }
 
+  // getMore bookkeeping (a cursor serves one request at a time).
+  std::chrono::steady_clock::time_point await_deadline{};  // of the getMore in progress
+  std::chrono::steady_clock::time_point last_answer{};     // when the last batch went out
+  bool coalescing = false;  // the getMore in progress has waited once to gather events
+
  private:
   std::unique_ptr<query::Pipeline> pipeline_;
   StreamSource source_;
@@ -739,9 +749,11 @@ Status ChangeStreamAggregate(CommandContext& ctx, bson::Builder& r) {
 
 Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, int64_t batch_size, bson::Builder& r) {
   int64_t id = cursor->id;
+  StreamCursorSource* stream = AsStream(*cursor);
+  auto now = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point deadline;
   if (ctx.conn.await.rerun) {
-    deadline = ctx.conn.await.deadline;
+    deadline = stream->await_deadline;
   } else {
     int64_t await_ms = kDefaultAwaitMillis;
     bson::Value v = ctx.cmd.Get("maxTimeMS");
@@ -753,9 +765,21 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
       }
       await_ms = std::max<int64_t>(0, *ms);
     }
-    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(await_ms);
+    deadline = now + std::chrono::milliseconds(await_ms);
+    stream->await_deadline = deadline;
+    stream->coalescing = false;
   }
-  StreamCursorSource* stream = AsStream(*cursor);
+  if (ctx.conn.can_await && ctx.conn.await.rerun && !stream->coalescing && now < deadline &&
+      now - stream->last_answer < kBusyWindow) {
+    // Woken by a commit while events are flowing: gather a few more before answering. No
+    // commit ends this wait early (after_seq cannot be passed), only its short deadline.
+    stream->coalescing = true;
+    ctx.conn.await.requested = true;
+    ctx.conn.await.after_seq = UINT64_MAX;
+    ctx.conn.await.deadline = std::min(deadline, now + kCoalesce);
+    ctx.service.cursors().CheckIn(std::move(cursor));
+    return Status::OK();
+  }
   while (true) {
     bson::Builder body;
     Result<int64_t> n = AppendBatch(*cursor, batch_size, "nextBatch", body);
@@ -779,6 +803,7 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
       ctx.engine.store().WaitForSeqAfter(seen, deadline);
       continue;
     }
+    stream->last_answer = std::chrono::steady_clock::now();
     bson::Document body_doc = std::move(body).Finish();
     r.StartDocument("cursor");
     r.AppendElements(body_doc.view());
