@@ -105,9 +105,11 @@ inline constexpr std::string_view kNestingError =
     "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels "
     "beyond supported limit";
 
-// DynamoDB's documented sizes: S and B their byte length; N 1 + ceil(significant digits / 2);
-// BOOL and NULL 1; sets the sum of their members; M and L 3 bytes plus, per element, 1 byte plus
-// the element (and, in M, the key's length).
+// DynamoDB's sizes: S and B their byte length; N 1 byte + 1 per base-100 digit pair aligned on
+// the decimal point, without leading/trailing zero pairs, + 1 if negative (NumberSize); BOOL and
+// NULL 1; sets the sum of their members; M and L 3 bytes plus, per element, 1 byte plus the
+// element (and, in M, the key's length).
+size_t NumberSize(std::string_view canonical);
 size_t AttributeValueSize(const AttributeValue& v);
 // Sum over attributes of name length + value size.
 size_t ItemSize(const Item& item);

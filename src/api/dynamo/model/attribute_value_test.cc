@@ -94,7 +94,14 @@ TEST(DynamoValueTest, EqualityTreatsSetsAsUnordered) {
 
 TEST(DynamoValueTest, SizesFollowDynamoDBRules) {
   EXPECT_EQ(AttributeValueSize(AttributeValue::S("abc")), 3u);
-  EXPECT_EQ(AttributeValueSize(AttributeValue::N("12345")), 4u);  // 1 + ceil(5/2)
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("12345")), 4u);  // 01|23|45
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("123456")), 4u);
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("3.14159")), 5u);  // 03.14|15|90
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N(Canon("1E125"))), 2u);
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("42.12")), 3u);
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("-7")), 3u);
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("0.001")), 2u);
+  EXPECT_EQ(AttributeValueSize(AttributeValue::N("10001")), 4u);  // 01|00|01
   EXPECT_EQ(AttributeValueSize(AttributeValue::N("0")), 1u);
   EXPECT_EQ(AttributeValueSize(AttributeValue::Bool(true)), 1u);
   EXPECT_EQ(AttributeValueSize(AttributeValue::Null()), 1u);
