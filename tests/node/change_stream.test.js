@@ -1,8 +1,13 @@
 'use strict';
 // Change streams through the Node.js driver: collection, database and cluster watch(),
-// fullDocument: 'updateLookup', pre-images, resumeAfter, and the async-iterator / event APIs.
+// fullDocument: 'updateLookup', pre-images, resumeAfter, and the async-iterator / event APIs;
+// and mongosh's db.coll.watch(), db.watch() and Mongo.watch().
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const amalgamd = require('./amalgamd');
 const { connect } = require('./helpers');
 
@@ -121,5 +126,39 @@ describe('change streams (Node driver)', () => {
     assert.equal(drop.operationType, 'drop');
     assert.equal(inv.operationType, 'invalidate');
     await stream.close();
+  });
+});
+
+// mongosh's watch() helpers: a script run with --eval against the same server.
+describe('change streams (mongosh)', () => {
+  it('reads events through watch() at every level', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'amalgam-mongosh-cs-'));
+    fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
+    fs.mkdirSync(path.join(home, '.mongodb', 'mongosh'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.mongodb', 'mongosh', 'config'), JSON.stringify({ enableTelemetry: false }));
+    const script = `
+      const next = (cs) => { for (let i = 0; i < 100; i++) { const e = cs.tryNext(); if (e) return e; } return null; };
+      const coll = db.getSiblingDB('shcs').items;
+      const c1 = coll.watch(); c1.tryNext();
+      const c2 = db.getSiblingDB('shcs').watch(); c2.tryNext();
+      const c3 = db.getMongo().watch(); c3.tryNext();
+      coll.insertOne({ _id: 7, v: 'x' });
+      const e1 = next(c1), e2 = next(c2), e3 = next(c3);
+      print('RESULT ' + JSON.stringify([e1, e2, e3].map((e) => e && [e.operationType, e.ns.coll, e.documentKey._id])));
+    `;
+    const mongosh = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
+    const env = { ...process.env, HOME: home, MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
+      MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1', CI: '1', NO_COLOR: '1' };
+    const uri = `mongodb://127.0.0.1:${server.mongoPort}/test?directConnection=true`;
+    const stdout = await new Promise((resolve, reject) => {
+      execFile(mongosh, [uri, '--quiet', '--eval', script], { env, timeout: 60000 }, (err, out, errOut) => {
+        if (err) reject(new Error(`mongosh failed: ${err.message}\n${out}\n${errOut}`));
+        else resolve(out);
+      });
+    });
+    fs.rmSync(home, { recursive: true, force: true });
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    assert.ok(line, `no RESULT line in:\n${stdout}`);
+    assert.deepEqual(JSON.parse(line.slice(7)), [['insert', 'items', 7], ['insert', 'items', 7], ['insert', 'items', 7]]);
   });
 });
