@@ -46,6 +46,7 @@ constexpr StageRow kStages[] = {
     {"$unionWith", ParseUnionWith},
     {"$bucket", ParseBucket},
     {"$bucketAuto", ParseBucketAuto},
+    {"$setWindowFields", ParseSetWindowFields},
     {"$vectorSearch", ParseVectorSearchStage},
     {"$listSearchIndexes", ParseListSearchIndexesStage},
 };

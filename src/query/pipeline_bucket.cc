@@ -238,7 +238,7 @@ class BucketAutoStage final : public Stage {
           ExprEvalContext ectx;
           ectx.root = items[j].doc.view();
           for (size_t a = 0; a < def_->accs.size(); ++a) {
-            ExprValue v;
+            ExprValue v = MakeInt32(1);  // $count counts 1 per document
             if (def_->accs[a].arg) {
               AMALGAM_ASSIGN_OR_RETURN(v, def_->accs[a].arg->Evaluate(ectx));
             }

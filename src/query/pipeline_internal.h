@@ -71,6 +71,8 @@ Status ParseUnionWith(const bson::Value& arg, const ParseEnv& env, std::vector<S
 // pipeline_bucket.cc
 Status ParseBucket(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseBucketAuto(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+// pipeline_window.cc
+Status ParseSetWindowFields(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 
 // Compiles a stage array (used for the top level and $facet sub-pipelines).
 Status ParseStages(bson::DocView stages, const ParseEnv& env, std::vector<StagePtr>* out);

@@ -128,3 +128,30 @@ def test_lookup_errors_carry_mongodb_codes(db, shop):
     with pytest.raises(OperationFailure) as e:
         list(db.orders.aggregate([{"$lookup": {"from": "products", "pipeline": [{"$out": "z"}], "as": "x"}}]))
     assert e.value.code == 51047
+
+
+def test_set_window_fields_running_totals_and_ranks(db):
+    rng = random.Random(11)
+    rows = [{"_id": i, "user": rng.choice(["u1", "u2", "u3"]), "t": i, "tokens": rng.randint(1, 100)}
+            for i in range(60)]
+    db.usage.insert_many(rows)
+    out = list(db.usage.aggregate([
+        {"$setWindowFields": {"partitionBy": "$user", "sortBy": {"t": 1}, "output": {
+            "running": {"$sum": "$tokens", "window": {"documents": ["unbounded", "current"]}},
+            "moving": {"$avg": "$tokens", "window": {"documents": [-2, 0]}},
+            "n": {"$documentNumber": {}},
+            "total": {"$sum": "$tokens"}}}},
+        {"$sort": {"_id": 1}},
+    ]))
+    by_user = {}
+    for r in rows:
+        by_user.setdefault(r["user"], []).append(r)
+    want = {}
+    for user, rs in by_user.items():
+        rs.sort(key=lambda r: r["t"])
+        total = sum(r["tokens"] for r in rs)
+        for k, r in enumerate(rs):
+            window = [x["tokens"] for x in rs[max(0, k - 2):k + 1]]
+            want[r["_id"]] = {**r, "running": sum(x["tokens"] for x in rs[:k + 1]),
+                              "moving": sum(window) / len(window), "n": k + 1, "total": total}
+    assert out == [want[i] for i in range(60)]
