@@ -111,7 +111,15 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<DynamoListener::State> sta
       buffer.commit(n);
     }
     conn->stream.expires_after(kIoTimeout);
-    co_await http::async_read(conn->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read_header(conn->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // curl and some SDKs wait for this before sending a large body.
+      http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+      co_await http::async_write(conn->stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec && !parser.is_done()) {
+      co_await http::async_read(conn->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) {
       int status = StatusForReadError(ec);
       if (status != 0) {

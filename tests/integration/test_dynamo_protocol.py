@@ -131,3 +131,23 @@ def test_idle_keep_alive_connection_does_not_hold_shutdown(start_amalgamd):
     assert server.stop() == 0
     assert time.monotonic() - t0 < 5
     conn.close()
+
+
+def test_expect_100_continue(amalgamd):
+    import socket
+    body = b'{"Limit": 5}'
+    s = socket.create_connection(("127.0.0.1", amalgamd.ports["dynamo"]), timeout=10)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+              b"Content-Type: application/x-amz-json-1.0\r\nX-Amz-Date: 20240101T000000Z\r\n"
+              b"Authorization: " + AUTH.encode() + b"\r\nExpect: 100-continue\r\n"
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    interim = s.recv(4096)
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    s.sendall(body)
+    reply = b""
+    while b'{"TableNames":[]}' not in reply:
+        chunk = s.recv(4096)
+        assert chunk
+        reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200")
+    s.close()
