@@ -173,6 +173,9 @@ Result<uint64_t> DecodeSnapshot(std::string_view bytes, LiveVectorIndex& ix) {
   ix.label_of = std::move(label_of);
   ix.entries = std::move(entries);
   ix.next_label = next_label;
+  ix.postings.clear();
+  ix.unindexed.clear();
+  for (const auto& [label, e] : ix.entries) UpdatePostings(ix, label, e.filter.view(), true);
   return applied;
 }
 
@@ -210,9 +213,13 @@ void ApplyDocument(LiveVectorIndex& ix, const std::string& id, bson::DocView doc
     label = it->second;
     if (inserted) {
       ++ix.next_label;
+      UpdatePostings(ix, label, filter.view(), true);
       ix.entries.emplace(label, VectorLabelEntry{id, std::move(filter)});
     } else {
-      ix.entries[label].filter = std::move(filter);
+      VectorLabelEntry& e = ix.entries[label];
+      UpdatePostings(ix, label, e.filter.view(), false);
+      UpdatePostings(ix, label, filter.view(), true);
+      e.filter = std::move(filter);
     }
   }
   for (size_t i = 0; i < ix.def.vectors.size(); ++i) {
@@ -234,7 +241,11 @@ void ApplyDelete(LiveVectorIndex& ix, const std::string& id) {
   for (auto& g : ix.graphs) g->Remove(label);
   std::unique_lock<std::shared_mutex> lock(ix.labels_mu);
   ix.label_of.erase(id);
-  ix.entries.erase(label);
+  auto e = ix.entries.find(label);
+  if (e != ix.entries.end()) {
+    UpdatePostings(ix, label, e->second.filter.view(), false);
+    ix.entries.erase(e);
+  }
 }
 
 std::vector<std::string> FilterTops(const VectorIndexDef& def) {
@@ -269,8 +280,63 @@ Status ResetGraphs(LiveVectorIndex& ix) {
   ix.graphs = std::move(graphs);
   ix.label_of.clear();
   ix.entries.clear();
+  ix.postings.clear();
+  ix.unindexed.clear();
   ix.next_label = 1;
   return Status::OK();
+}
+
+std::string PostingKey(std::string_view path, const bson::Value& v) {
+  std::string k(path);
+  k.push_back('\0');
+  k += storage::EncodeValue(v).key;
+  return k;
+}
+
+void UpdatePostings(LiveVectorIndex& ix, uint64_t label, bson::DocView filter, bool add) {
+  auto touch = [&](std::unordered_map<std::string, std::unordered_set<uint64_t>>& map, const std::string& key) {
+    if (add) {
+      map[key].insert(label);
+      return;
+    }
+    auto it = map.find(key);
+    if (it == map.end()) return;
+    it->second.erase(label);
+    if (it->second.empty()) map.erase(it);
+  };
+  auto scalar = [](const bson::Value& v) {
+    return v.type() != bson::BsonType::kDocument && v.type() != bson::BsonType::kArray;
+  };
+  for (const std::string& path : ix.def.filter_paths) {
+    bson::DocView d = filter;
+    std::string_view rest = path;
+    bson::Value v;
+    bool crossed_array = false;
+    while (true) {
+      size_t dot = rest.find('.');
+      v = d.Get(rest.substr(0, dot));
+      if (dot == std::string_view::npos) break;
+      if (v.type() == bson::BsonType::kArray) {
+        crossed_array = true;  // the matcher walks arrays along the path: always a candidate
+        break;
+      }
+      if (v.type() != bson::BsonType::kDocument) {
+        v = bson::Value();
+        break;
+      }
+      d = v.AsDocument();
+      rest = rest.substr(dot + 1);
+    }
+    if (crossed_array) {
+      touch(ix.unindexed, path);
+    } else if (v.type() == bson::BsonType::kArray) {
+      for (const bson::Element& e : v.AsDocument()) {
+        if (scalar(e.value)) touch(ix.postings, PostingKey(path, e.value));
+      }
+    } else if (!v.missing() && scalar(v)) {
+      touch(ix.postings, PostingKey(path, v));
+    }
+  }
 }
 
 std::string_view VectorIndexStatusName(VectorIndexStatus s) {

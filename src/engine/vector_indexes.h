@@ -76,6 +76,17 @@ class VectorDocFilter {
   virtual ~VectorDocFilter() = default;
   // Called from the searching thread, many times per search.
   virtual bool Matches(bson::DocView doc) const = 0;
+
+  // A conjunct of the filter: only documents whose `path` equals (or, for an array, contains)
+  // one of `values` can match. Values are scalars (not null, arrays, documents or regexes),
+  // borrowed from the filter, which outlives the search.
+  struct EqualityHint {
+    std::string path;
+    std::vector<bson::Value> values;
+  };
+  // The search turns the most selective hint into an allow-list from the index's postings of
+  // that filter field (instead of testing every document). None by default.
+  virtual std::vector<EqualityHint> EqualityHints() const { return {}; }
 };
 
 struct VectorQuery {

@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/vector_indexes.h"
@@ -54,7 +55,18 @@ struct LiveVectorIndex {
   std::unordered_map<std::string, uint64_t> label_of;
   std::unordered_map<uint64_t, VectorLabelEntry> entries;
   uint64_t next_label = 1;
+  // Postings of the filter fields, for equality filters: PostingKey(path, value) -> labels whose
+  // value at `path` is (or, in an array, contains) that scalar. Labels whose path crosses an
+  // array of documents are in `unindexed[path]` (always candidates). Rebuilt, never persisted.
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> postings;
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> unindexed;
 };
+
+// "path\0<encoded value>".
+std::string PostingKey(std::string_view path, const bson::Value& v);
+// Adds (add = true) or removes the postings of `filter` (a label's filter values) for `label`.
+// REQUIRES: ix.labels_mu held exclusively.
+void UpdatePostings(LiveVectorIndex& ix, uint64_t label, bson::DocView filter, bool add);
 
 // Creates empty graphs for ix.def. Errors: kBadValue from HnswOptions::Validate.
 Status ResetGraphs(LiveVectorIndex& ix);

@@ -39,6 +39,39 @@ class LabelFilter final : public index::LabelPredicate {
   const VectorDocFilter& f_;
 };
 
+// With an equality hint on a filter field, the labels that can match it (the smallest such set),
+// from the postings; false when there is no usable hint or it would allow most labels anyway.
+// REQUIRES: ix.labels_mu held (shared).
+bool AllowListFromPostings(const LiveVectorIndex& ix, const VectorDocFilter& filter, std::vector<uint64_t>* out) {
+  const VectorDocFilter::EqualityHint* best = nullptr;
+  size_t best_count = ix.entries.size() / 2;
+  std::vector<VectorDocFilter::EqualityHint> hints = filter.EqualityHints();
+  for (const VectorDocFilter::EqualityHint& h : hints) {
+    if (!ix.def.IsFilterPath(h.path)) continue;
+    size_t n = 0;
+    auto un = ix.unindexed.find(h.path);
+    if (un != ix.unindexed.end()) n += un->second.size();
+    for (const bson::Value& v : h.values) {
+      auto it = ix.postings.find(PostingKey(h.path, v));
+      if (it != ix.postings.end()) n += it->second.size();
+    }
+    if (n <= best_count) {
+      best = &h;
+      best_count = n;
+    }
+  }
+  if (!best) return false;
+  out->clear();
+  out->reserve(best_count);
+  auto un = ix.unindexed.find(best->path);
+  if (un != ix.unindexed.end()) out->insert(out->end(), un->second.begin(), un->second.end());
+  for (const bson::Value& v : best->values) {
+    auto it = ix.postings.find(PostingKey(best->path, v));
+    if (it != ix.postings.end()) out->insert(out->end(), it->second.begin(), it->second.end());
+  }
+  return true;
+}
+
 struct Scored {
   double score;
   std::string id;
@@ -155,9 +188,15 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
       so.k = q.limit + pending.size();
       so.ef = std::max(q.num_candidates, so.k);
       so.exact = q.exact;
+      std::vector<uint64_t> allow;
       if (q.filter) {
         pred.emplace(*ix, *q.filter);
-        vf = index::VectorFilter::Predicate(&*pred, pred->EstimateSelectivity(512));
+        if (AllowListFromPostings(*ix, *q.filter, &allow)) {
+          vf = index::VectorFilter::AllowList(allow);
+          vf.predicate = &*pred;
+        } else {
+          vf = index::VectorFilter::Predicate(&*pred, pred->EstimateSelectivity(512));
+        }
         so.filter = &vf;
       }
       std::vector<index::VectorHit> hits;

@@ -86,13 +86,70 @@ Status CheckFilter(bson::DocView filter, const engine::VectorIndexDef& def, int 
   return Status::OK();
 }
 
+// A scalar that equality compares by value (what the index's postings hold).
+bool HintLiteral(const bson::Value& v) {
+  switch (v.type()) {
+    case BsonType::kEod:
+    case BsonType::kDocument:
+    case BsonType::kArray:
+    case BsonType::kNull:
+    case BsonType::kUndefined:
+    case BsonType::kRegex:
+    case BsonType::kMinKey:
+    case BsonType::kMaxKey:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Conjuncts "path equals one of these scalars": {p: x}, {p: {$eq: x}}, {p: {$in: [...]}}, also
+// inside a top-level $and.
+void CollectHints(bson::DocView filter, std::vector<engine::VectorDocFilter::EqualityHint>* out, int depth) {
+  if (depth > 50) return;
+  for (const bson::Element& e : filter) {
+    if (e.name == "$and" && e.value.type() == BsonType::kArray) {
+      for (const bson::Element& sub : e.value.AsDocument()) {
+        if (sub.value.type() == BsonType::kDocument) CollectHints(sub.value.AsDocument(), out, depth + 1);
+      }
+      continue;
+    }
+    if (e.name.empty() || e.name[0] == '$') continue;
+    if (HintLiteral(e.value)) {
+      out->push_back({std::string(e.name), {e.value}});
+      continue;
+    }
+    if (e.value.type() != BsonType::kDocument) continue;
+    for (const bson::Element& op : e.value.AsDocument()) {
+      if (op.name == "$eq" && HintLiteral(op.value)) {
+        out->push_back({std::string(e.name), {op.value}});
+      } else if (op.name == "$in" && op.value.type() == BsonType::kArray) {
+        engine::VectorDocFilter::EqualityHint h{std::string(e.name), {}};
+        bool all = true;
+        for (const bson::Element& x : op.value.AsDocument()) {
+          all = all && HintLiteral(x.value);
+          h.values.push_back(x.value);
+        }
+        if (all) out->push_back(std::move(h));
+      }
+    }
+  }
+}
+
 class MatcherFilter final : public engine::VectorDocFilter {
  public:
-  explicit MatcherFilter(Matcher m) : m_(std::move(m)) {}
+  // `filter` must outlive this object (hints borrow its values).
+  MatcherFilter(Matcher m, bson::DocView filter) : m_(std::move(m)), filter_(filter) {}
   bool Matches(bson::DocView doc) const override { return m_.Matches(doc); }
+  std::vector<EqualityHint> EqualityHints() const override {
+    std::vector<EqualityHint> out;
+    CollectHints(filter_, &out, 0);
+    return out;
+  }
 
  private:
   Matcher m_;
+  bson::DocView filter_;
 };
 
 class MetaVectorStage final : public Stage {
@@ -212,7 +269,7 @@ Result<std::unique_ptr<Stage>> RunVectorSearch(engine::Engine& engine, std::stri
     AMALGAM_RETURN_IF_ERROR(CheckVectorSearchFilter(request.filter.view(), *def));
     Result<Matcher> m = Matcher::Compile(request.filter.view(), MatchContext{});
     if (!m.ok()) return Bad("filter: " + std::string(m.status().message()));
-    filter.emplace(std::move(m).value());
+    filter.emplace(std::move(m).value(), request.filter.view());
     q.filter = &*filter;
   }
   AMALGAM_ASSIGN_OR_RETURN(std::vector<engine::VectorMatch> matches, engine.vectors().Search(db, coll, q));

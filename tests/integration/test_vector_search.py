@@ -281,12 +281,20 @@ def test_bson_vectors(db):
 GENRES = ["drama", "comedy", "horror", "news"]
 
 
+def rated(d):
+    m = d["meta"]
+    return any(x["rated"] for x in m) if isinstance(m, list) else m["rated"]
+
+
 @pytest.fixture
 def movies(db):
     docs = seed(db, n=400, seed_value=3, name="movies", extra=lambda i, rng: {
-        "year": 1990 + i % 30, "genre": GENRES[i % 4], "meta": {"rated": i % 3 == 0},
+        "year": 1990 + i % 30, "genre": GENRES[i % 4],
+        # Some documents hold an array of documents on the filter path.
+        "meta": [{"rated": False}, {"rated": True}] if i % 7 == 0 else {"rated": i % 3 == 0},
+        "tags": [GENRES[i % 3], f"t{i % 11}"],
         **({"sequel": True} if i % 5 == 0 else {})})
-    create_index(db, "movies", vector_def("cosine", filters=["year", "genre", "meta.rated", "sequel"]))
+    create_index(db, "movies", vector_def("cosine", filters=["year", "genre", "meta.rated", "sequel", "tags"]))
     wait_ready(db.movies)
     return docs
 
@@ -301,7 +309,10 @@ def movies(db):
     ({"$nor": [{"genre": "drama"}, {"genre": "news"}]}, lambda d: d["genre"] not in ("drama", "news")),
     ({"year": {"$not": {"$gte": 1993}}}, lambda d: d["year"] < 1993),
     ({"sequel": {"$exists": True}}, lambda d: "sequel" in d),
-    ({"meta.rated": True, "genre": {"$eq": "news"}}, lambda d: d["meta"]["rated"] and d["genre"] == "news"),
+    ({"meta.rated": True, "genre": {"$eq": "news"}}, lambda d: rated(d) and d["genre"] == "news"),
+    ({"tags": "t3"}, lambda d: "t3" in d["tags"]),
+    ({"tags": {"$in": ["t1", "t2"]}, "year": {"$gte": 2000}}, lambda d: {"t1", "t2"} & set(d["tags"]) and d["year"] >= 2000),
+    ({"$and": [{"genre": "comedy"}, {"tags": "t4"}]}, lambda d: d["genre"] == "comedy" and "t4" in d["tags"]),
     ({"year": 1700}, lambda d: False),
 ])
 def test_filters_match_brute_force(db, movies, filter, pred):
