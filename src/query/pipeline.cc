@@ -47,6 +47,8 @@ constexpr StageRow kStages[] = {
     {"$bucket", ParseBucket},
     {"$bucketAuto", ParseBucketAuto},
     {"$setWindowFields", ParseSetWindowFields},
+    {"$out", ParseOut},
+    {"$merge", ParseMerge},
     {"$vectorSearch", ParseVectorSearchStage},
     {"$listSearchIndexes", ParseListSearchIndexesStage},
 };

@@ -68,6 +68,9 @@ Status ParseSortByCount(const bson::Value& arg, const ParseEnv& env, std::vector
 // pipeline_lookup.cc
 Status ParseLookup(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseUnionWith(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+// $out/$merge anywhere but last (the aggregate command runs a final one): 40601, 40600 in $facet.
+Status ParseOut(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseMerge(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 // pipeline_bucket.cc
 Status ParseBucket(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseBucketAuto(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);

@@ -300,6 +300,24 @@ Status ParseLookup(const bson::Value& arg, const ParseEnv& env, std::vector<Stag
   return Status::OK();
 }
 
+// ---- $out / $merge --------------------------------------------------------------------------
+// The aggregate command runs a final $out/$merge itself; the compiler sees one only elsewhere.
+
+Status ParseOutOrMerge(std::string_view stage, const ParseEnv& env) {
+  if (env.in_facet) {
+    return MongoCodedError(40600, std::string(stage) + " is not allowed to be used within a $facet stage");
+  }
+  return MongoCodedError(40601, std::string(stage) + " can only be the final stage in the pipeline");
+}
+
+Status ParseOut(const bson::Value&, const ParseEnv& env, std::vector<StagePtr>*) {
+  return ParseOutOrMerge("$out", env);
+}
+
+Status ParseMerge(const bson::Value&, const ParseEnv& env, std::vector<StagePtr>*) {
+  return ParseOutOrMerge("$merge", env);
+}
+
 // ---- $unionWith ------------------------------------------------------------------------------
 
 namespace {

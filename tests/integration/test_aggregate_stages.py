@@ -155,3 +155,43 @@ def test_set_window_fields_running_totals_and_ranks(db):
             want[r["_id"]] = {**r, "running": sum(x["tokens"] for x in rs[:k + 1]),
                               "moving": sum(window) / len(window), "n": k + 1, "total": total}
     assert out == [want[i] for i in range(60)]
+
+
+def test_out_replaces_the_target_collection(db, shop):
+    products, _ = shop
+    db.summary.insert_one({"_id": "stale"})
+    res = list(db.products.aggregate([{"$group": {"_id": "$cat", "n": {"$sum": 1}, "max": {"$max": "$price"}}},
+                                      {"$out": "summary"}]))
+    assert res == []
+    want = {}
+    for p in products:
+        n, mx = want.get(p["cat"], (0, 0))
+        want[p["cat"]] = (n + 1, max(mx, p["price"]))
+    got = {d["_id"]: (d["n"], d["max"]) for d in db.summary.find()}
+    assert got == want
+    assert "stale" not in got
+    names = db.list_collection_names()
+    assert not any(n.startswith("tmp.agg_out") for n in names)
+
+
+def test_merge_modes(db, shop):
+    products, _ = shop
+    db.target.insert_many([{"_id": 0, "keep": True, "price": -1}, {"_id": 1, "keep": True}])
+    db.products.aggregate([{"$match": {"_id": {"$lt": 3}}}, {"$project": {"price": 1}},
+                           {"$merge": {"into": "target", "whenMatched": "merge", "whenNotMatched": "insert"}}])
+    got = {d["_id"]: d for d in db.target.find()}
+    assert got[0] == {"_id": 0, "keep": True, "price": products[0]["price"]}
+    assert got[1] == {"_id": 1, "keep": True, "price": products[1]["price"]}
+    assert got[2] == {"_id": 2, "price": products[2]["price"]}
+    db.products.aggregate([{"$match": {"_id": {"$lt": 5}}}, {"$project": {"sku": 1}},
+                           {"$merge": {"into": "target", "whenMatched": "keepExisting", "whenNotMatched": "discard"}}])
+    assert db.target.count_documents({}) == 3
+    db.products.aggregate([{"$match": {"_id": 0}}, {"$project": {"sku": 1}},
+                           {"$merge": {"into": "target", "whenMatched": "replace"}}])
+    assert db.target.find_one({"_id": 0}) == {"_id": 0, "sku": products[0]["sku"]}
+    with pytest.raises(OperationFailure) as e:
+        db.products.aggregate([{"$match": {"_id": 10}}, {"$merge": {"into": "target", "whenNotMatched": "fail"}}])
+    assert e.value.code == 13113
+    with pytest.raises(OperationFailure) as e:
+        db.products.aggregate([{"$out": "x"}, {"$match": {}}])
+    assert e.value.code == 40601

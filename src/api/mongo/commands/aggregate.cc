@@ -7,6 +7,7 @@
 #include "api/mongo/batch.h"
 #include "api/mongo/commands/search_indexes.h"
 #include "api/mongo/command.h"
+#include "api/mongo/commands/aggregate_out.h"
 #include "api/mongo/commands/change_stream.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
@@ -271,16 +272,44 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
   }
   AMALGAM_ASSIGN_OR_RETURN(AggregateOptions opts, ParseAggregateOptions(ctx.cmd));
   ctx.service.stats().query++;
+  // A final $out/$merge runs here, after the rest of the pipeline (aggregate_out.h).
+  OutTarget out_target;
+  AMALGAM_ASSIGN_OR_RETURN(bool has_out, ParseOutStage(opts.pipeline, ctx.db, &out_target));
+  bson::Document without_out;
+  bson::DocView stages = opts.pipeline;
+  if (has_out) {
+    bson::Builder b;
+    b.StartArray("s");
+    bson::ArrayBuilder ab(b);
+    size_t n = opts.pipeline.CountElements(), i = 0;
+    for (const bson::Element& e : opts.pipeline) {
+      if (++i < n) b.AppendValue(ab.Next(), e.value);
+    }
+    b.EndArray();
+    bson::Document holder = std::move(b).Finish();
+    without_out = bson::Document(holder.view().begin()->value.AsDocument());
+    stages = without_out.view();
+  }
   query::PipelineContext pctx;
   pctx.variables = opts.let;
   pctx.allow_disk_use = opts.allow_disk_use;
   pctx.collectionless = collectionless;
   pctx.collections = std::make_shared<EngineCollections>(ctx.engine, ctx.db);
-  AMALGAM_ASSIGN_OR_RETURN(query::Pipeline pipeline, query::Pipeline::Compile(opts.pipeline, pctx));
+  AMALGAM_ASSIGN_OR_RETURN(query::Pipeline pipeline, query::Pipeline::Compile(stages, pctx));
   std::string ns = collectionless ? ctx.db + ".$cmd.aggregate" : ctx.db + "." + coll;
   AMALGAM_ASSIGN_OR_RETURN(PreparedAggregate prepared,
                            Prepare(ctx, coll, collectionless, opts, pipeline));
   if (opts.explain) return Explain(ctx, ns, opts, prepared, r);
+  if (has_out) {
+    AMALGAM_RETURN_IF_ERROR(WriteOut(ctx, out_target, *prepared.source));
+    r.StartDocument("cursor")
+        .AppendInt64("id", 0)
+        .AppendString("ns", ns)
+        .StartArray("firstBatch")
+        .EndArray()
+        .EndDocument();
+    return Status::OK();
+  }
   auto cursor = std::make_unique<Cursor>();
   cursor->ns = ns;
   cursor->connection_id = ctx.conn.connection_id;

@@ -1,0 +1,225 @@
+#include "api/mongo/commands/aggregate_out.h"
+
+#include <random>
+
+#include "bson/builder.h"
+#include "engine/engine.h"
+#include "query/projection.h"
+
+namespace amalgam::api::mongo {
+namespace {
+
+using bson::BsonType;
+
+Status Parse(std::string msg) { return Status(ErrorCode::kFailedToParse, std::move(msg)); }
+
+// The document with an _id first (a new ObjectId when it has none).
+bson::Document WithId(bson::DocView doc) {
+  if (!doc.empty() && doc.begin()->name == "_id") return bson::Document(doc);
+  bson::Builder b;
+  bson::Value id = doc.Get("_id");
+  if (id.missing()) {
+    auto oid = bson::NewObjectId();
+    b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
+  } else {
+    b.AppendValue("_id", id);
+  }
+  for (const bson::Element& e : doc) {
+    if (e.name != "_id") b.AppendValue(e.name, e.value);
+  }
+  return std::move(b).Finish();
+}
+
+Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_view stage, OutTarget* t) {
+  if (v.type() == BsonType::kString) {
+    t->db = db;
+    t->coll = std::string(v.AsString());
+  } else if (v.type() == BsonType::kDocument) {
+    t->db = db;
+    for (const bson::Element& e : v.AsDocument()) {
+      if ((e.name != "db" && e.name != "coll") || e.value.type() != BsonType::kString) {
+        return Parse(std::string(stage) + " target must be a string or {db: <string>, coll: <string>}");
+      }
+      (e.name == "db" ? t->db : t->coll) = std::string(e.value.AsString());
+    }
+  } else {
+    return query::MongoCodedError(stage == "$out" ? 16990 : 51178,
+                                  std::string(stage) + " only supports a string or object argument, not " +
+                                      std::string(bson::TypeAlias(v.type())));
+  }
+  if (t->coll.empty()) return Status(ErrorCode::kInvalidNamespace, "Invalid " + std::string(stage) + " target namespace");
+  if (t->coll.starts_with("system.")) {
+    return Status(ErrorCode::kInvalidNamespace, "Invalid " + std::string(stage) + " target namespace, " + t->db + "." + t->coll);
+  }
+  return Status::OK();
+}
+
+Status ParseMerge(const bson::Value& v, const std::string& db, OutTarget* t) {
+  t->merge = true;
+  if (v.type() != BsonType::kDocument) return ParseNamespace(v, db, "$merge", t);
+  bool have_into = false;
+  for (const bson::Element& e : v.AsDocument()) {
+    if (e.name == "into") {
+      AMALGAM_RETURN_IF_ERROR(ParseNamespace(e.value, db, "$merge", t));
+      have_into = true;
+    } else if (e.name == "on") {
+      t->on.clear();
+      if (e.value.type() == BsonType::kString) {
+        t->on.emplace_back(e.value.AsString());
+      } else if (e.value.type() == BsonType::kArray) {
+        for (const bson::Element& f : e.value.AsDocument()) {
+          if (f.value.type() != BsonType::kString) return Parse("BSON field '$merge.on' must be a string or an array of strings");
+          t->on.emplace_back(f.value.AsString());
+        }
+      } else {
+        return Parse("BSON field '$merge.on' must be a string or an array of strings");
+      }
+      if (t->on.size() != 1 || t->on[0] != "_id") {
+        return Status(ErrorCode::kNotImplemented, "$merge 'on' fields other than _id are not supported yet");
+      }
+    } else if (e.name == "whenMatched") {
+      if (e.value.type() == BsonType::kArray) {
+        return Status(ErrorCode::kNotImplemented, "$merge whenMatched with a pipeline is not supported yet");
+      }
+      if (e.value.type() != BsonType::kString) return Parse("BSON field '$merge.whenMatched' must be a string");
+      std::string_view m = e.value.AsString();
+      if (m != "replace" && m != "keepExisting" && m != "merge" && m != "fail") {
+        return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenMatched' is not a valid value.");
+      }
+      t->when_matched = std::string(m);
+    } else if (e.name == "whenNotMatched") {
+      if (e.value.type() != BsonType::kString) return Parse("BSON field '$merge.whenNotMatched' must be a string");
+      std::string_view m = e.value.AsString();
+      if (m != "insert" && m != "discard" && m != "fail") {
+        return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenNotMatched' is not a valid value.");
+      }
+      t->when_not_matched = std::string(m);
+    } else if (e.name == "let") {
+      continue;  // variables only matter to the pipeline form of whenMatched
+    } else {
+      return Status(ErrorCode::kUnknownField, "BSON field '$merge." + std::string(e.name) + "' is an unknown field.");
+    }
+  }
+  if (!have_into) return Status(ErrorCode::kMissingRequiredField, "BSON field '$merge.into' is missing but a required field");
+  return Status::OK();
+}
+
+// Top-level fields of `update` over `base`.
+bson::Document Merged(bson::DocView base, bson::DocView update) {
+  bson::Builder b;
+  for (const bson::Element& e : base) {
+    bson::Value nv = update.Get(e.name);
+    b.AppendValue(e.name, nv.missing() ? e.value : nv);
+  }
+  for (const bson::Element& e : update) {
+    if (base.Get(e.name).missing()) b.AppendValue(e.name, e.value);
+  }
+  return std::move(b).Finish();
+}
+
+Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
+  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(t.db, t.coll));
+  bson::Document doc;
+  while (true) {
+    AMALGAM_ASSIGN_OR_RETURN(bool more, source.Next(&doc));
+    if (!more) break;
+    bson::Document incoming = WithId(doc.view());
+    bson::Value id = incoming.view().Get("_id");
+    Status s = ctx.RunWrite([&](engine::WriteTxn& txn) -> Status {
+      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> existing, txn.Get(*h, id, true));
+      if (!existing) {
+        if (t.when_not_matched == "discard") return Status::OK();
+        if (t.when_not_matched == "fail") {
+          return query::MongoCodedError(13113,
+                                        "$merge could not find a matching document in the target collection "
+                                        "for at least one document in the source collection");
+        }
+        return txn.Insert(*h, incoming.view());
+      }
+      if (t.when_matched == "keepExisting") return Status::OK();
+      if (t.when_matched == "fail") {
+        return Status(ErrorCode::kDuplicateKey, "$merge failed: a document with _id " +
+                                                    std::string("already exists in ") + t.db + "." + t.coll);
+      }
+      bson::Document after = t.when_matched == "replace" ? bson::Document(incoming.view())
+                                                          : Merged(existing->view(), incoming.view());
+      return txn.Update(*h, existing->view(), after.view(),
+                        t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
+    });
+    AMALGAM_RETURN_IF_ERROR(s);
+  }
+  return Status::OK();
+}
+
+Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
+  if (ctx.txn != nullptr && ctx.in_transaction) {
+    return Status(ErrorCode::kOperationNotSupportedInTransaction,
+                  "$out cannot be used in a transaction");
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  std::string temp = "tmp.agg_out." + std::to_string(rng() % 1000000000);
+  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp, bson::DocView()));
+  auto cleanup = [&] { ctx.engine.DropCollection(t.db, temp).IgnoreError(); };
+  bson::Document doc;
+  constexpr size_t kBatch = 1000;
+  std::vector<bson::Document> batch;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::OK();
+    Status s = ctx.engine
+                   .RunWrite([&](engine::WriteTxn& txn) -> Status {
+                     for (const bson::Document& d : batch) AMALGAM_RETURN_IF_ERROR(txn.Insert(*h, d.view()));
+                     return Status::OK();
+                   })
+                   .status();
+    batch.clear();
+    return s;
+  };
+  while (true) {
+    Result<bool> more = source.Next(&doc);
+    if (!more.ok()) {
+      cleanup();
+      return more.status();
+    }
+    if (!*more) break;
+    batch.push_back(WithId(doc.view()));
+    if (batch.size() >= kBatch) {
+      if (Status s = flush(); !s.ok()) {
+        cleanup();
+        return s;
+      }
+    }
+  }
+  if (Status s = flush(); !s.ok()) {
+    cleanup();
+    return s;
+  }
+  if (Status s = ctx.engine.RenameCollection(t.db, temp, t.db, t.coll, true); !s.ok()) {
+    cleanup();
+    return s;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTarget* target) {
+  bson::Value last;
+  for (const bson::Element& e : pipeline) last = e.value;
+  if (last.type() != BsonType::kDocument || last.AsDocument().CountElements() != 1) return false;
+  bson::Element stage = *last.AsDocument().begin();
+  if (stage.name == "$out") {
+    AMALGAM_RETURN_IF_ERROR(ParseNamespace(stage.value, db, "$out", target));
+    return true;
+  }
+  if (stage.name == "$merge") {
+    AMALGAM_RETURN_IF_ERROR(ParseMerge(stage.value, db, target));
+    return true;
+  }
+  return false;
+}
+
+Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source) {
+  return target.merge ? WriteMerge(ctx, target, source) : WriteOutReplace(ctx, target, source);
+}
+
+}  // namespace amalgam::api::mongo
