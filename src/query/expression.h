@@ -5,21 +5,40 @@
 // Supported today:
 //   field paths "$a.b" (aggregation semantics: an array along the path maps the rest of the path
 //   over its document and array elements and yields an array of the results), variables
-//   "$$ROOT", "$$CURRENT" and user variables "$$name" (optionally followed by ".path"),
-//   literals, object and array literals with expression members, and the operators
-//   $eq $ne $gt $gte $lt $lte $cmp, $and $or $not, $add $subtract $multiply $divide $mod $abs,
-//   $cond $ifNull $in $size $literal; added for the aggregation pipeline: $concat $toLower $toUpper
-//   $strLenCP $split $arrayElemAt $first $last $concatArrays $reverseArray $isArray $type
-//   $sum $avg $min $max (one array operand: its elements) $mergeObjects $floor $ceil.
-//   ($slice is left out: find projections tell their own $slice from it by its parse failing.)
-// Not yet: decimal128 arithmetic ($add etc. with a decimal operand fail with kNotImplemented).
+//   "$$ROOT", "$$CURRENT", "$$NOW" (the "NOW" entry of the parse context's variables, else the
+//   clock at parse time), "$$REMOVE" (missing), user variables "$$name" from the context and
+//   variables bound by $let/$map/$filter/$reduce (optionally followed by ".path"), literals,
+//   object and array literals with expression members, and these families:
+//   expression.cc: $eq $ne $gt $gte $lt $lte $cmp, $and $or $not, $add $subtract $multiply $divide
+//     $mod $abs $floor $ceil, $cond $ifNull $in $size $literal, $concat $toLower $toUpper
+//     $strLenCP $split, $arrayElemAt $first $last $concatArrays $reverseArray $isArray $type,
+//     $sum $avg $min $max (one array operand: its elements), $mergeObjects;
+//   expression_vars.cc: $let $map $filter $reduce $switch $rand;
+//   expression_string.cc: $substrBytes $substr $substrCP $strLenBytes $indexOfBytes $indexOfCP
+//     $strcasecmp $trim $ltrim $rtrim $replaceOne $replaceAll $regexMatch $regexFind $regexFindAll;
+//   expression_array.cc: $slice $indexOfArray $range $zip $sortArray $objectToArray
+//     $arrayToObject $setUnion $setIntersection $setDifference $setEquals $setIsSubset
+//     $allElementsTrue $anyElementTrue $getField $setField $unsetField;
+//   expression_convert.cc: $convert $toInt $toLong $toDouble $toDecimal $toString $toObjectId
+//     $toDate $toBool $isNumber (failures: ConversionFailure 241 unless onError);
+//   expression_date.cc: $year $month $dayOfMonth $hour $minute $second $millisecond $dayOfYear
+//     $dayOfWeek $week $isoWeek $isoWeekYear $isoDayOfWeek $dateToString $dateFromString
+//     $dateToParts $dateFromParts $dateAdd $dateSubtract $dateDiff $dateTrunc, in UTC or a fixed
+//     offset ("+05:30"); Olson zone names ("Europe/Paris") fail with 40485.
+//   ($slice with constant operands is evaluated while parsing, as find projections need.)
+// Not yet: decimal128 arithmetic ($add etc. with a decimal operand fail with kNotImplemented),
+// Olson time zones, $dateFromString format specifiers beyond %Y %m %d %H %M %S %L %z %Z.
 //
-// To add an operator: write its parse function in expression.cc and add one row to kOperators.
+// To add an operator: write its parse function in the family's file and add one row to its table
+// (expression_internal.h).
 //
 // Parse errors (kBadValue unless noted): unknown operator "Unrecognized expression '$foo'",
 // wrong argument count "Expression $eq takes exactly 2 arguments. 1 were passed in.", an operator
 // object with more than one field, "$" alone or an empty field path component, undefined
-// variables "Use of undefined variable: x", nesting deeper than kMaxExpressionDepth.
+// variables "Use of undefined variable: x", nesting deeper than kMaxExpressionDepth; the family
+// files return MongoDB's location codes (MongoCodedError), e.g. 16883 $map over a non-array,
+// 28651 $filter, 40080 $reduce, 40066 $switch without a match, 28724 $slice, 40390
+// $objectToArray, 16006 a non-date to a date operator, 40485 an unknown time zone.
 // Evaluation errors: kTypeMismatch for operands of the wrong type ("$add only supports numeric or
 // date types, not string"), kBadValue for "can't $divide by zero" and "can't $mod by zero",
 // kNotImplemented for decimal arithmetic.
