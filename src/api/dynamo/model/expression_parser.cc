@@ -7,7 +7,10 @@
 namespace amalgam::dynamo::internal {
 namespace {
 
-constexpr int kMaxNesting = 1000;  // a backstop: the operator limit binds first
+// Every valid nesting level (parenthesis, NOT, function call) carries at least one operator, so
+// valid expressions stay under 301 levels; deeper input (e.g. a run of unmatched "(") is a syntax
+// error, reported before the recursion can exhaust the stack.
+constexpr int kMaxNesting = 320;
 constexpr int kMaxOperators = 300;
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -158,8 +161,7 @@ Status ParserBase::SyntaxError() const {
 Status ParserBase::Enter() {
   if (++depth_ > kMaxNesting) {
     --depth_;
-    return Error("The expression is nested too deeply; maximum nesting: " +
-                 std::to_string(kMaxNesting));
+    return SyntaxError();
   }
   return Status::OK();
 }

@@ -117,6 +117,8 @@ TEST(DynamoConditionTest, RejectsWhatDynamoDBRejects) {
   for (int i = 0; i < 1000; ++i) deep += "NOT ";
   EXPECT_EQ(Eval(deep + "a = :one", "{}"),
             "ERR: Invalid ConditionExpression: The expression contains too many operators; operator count: 301");
+  EXPECT_EQ(Eval(std::string(4000, '('), "{}").substr(0, 50),
+            "ERR: Invalid ConditionExpression: Syntax error; to");
   // 300 operators nest fine: a<b and (a<b and (...)).
   std::string nested = "a < b", closing;
   for (int i = 0; i < 149; ++i) {
