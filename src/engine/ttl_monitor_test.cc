@@ -155,6 +155,24 @@ TEST_F(TtlTest, BackgroundThreadExpiresWithinTheInterval) {
   EXPECT_TRUE(Ids().empty());
 }
 
+TEST_F(TtlTest, ReadChangesReportsHowFarItReadAndHistoryLostPastRetention) {
+  for (int i = 0; i < 5; ++i) Insert(At(i, 0));
+  uint64_t last = engine_->store().LastVisibleSeq();
+  uint64_t scanned = 0;
+  auto some = engine_->ReadChanges(0, 2, &scanned);
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(some->size(), 2u);
+  EXPECT_EQ(scanned, some->back().seq);
+  auto all = engine_->ReadChanges(0, 1000, &scanned);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(scanned, last);  // fewer than the limit: read through the watermark
+  ASSERT_TRUE(engine_->store().TrimChangeLog(last - 2).ok());
+  EXPECT_EQ(engine_->ReadChanges(last - 3, 10).status().code(), ErrorCode::kChangeStreamHistoryLost);
+  auto kept = engine_->ReadChanges(last - 2, 10);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->size(), 2u);
+}
+
 TEST(ChangeNotifierTest, CallsBackOnCommitOrAtOnceWhenAlreadyPast) {
   storage::TestDir dir;
   auto e = Engine::Open(dir.path(), EngineOptions{});
@@ -172,9 +190,17 @@ TEST(ChangeNotifierTest, CallsBackOnCommitOrAtOnceWhenAlreadyPast) {
   EXPECT_EQ(fired.load(), 1);
   n.Add(seq, [&] { fired++; });  // already past: inline
   EXPECT_EQ(fired.load(), 2);
+  // A waiter that can never be passed, alone, then one added after it: the commit serves the
+  // second (the thread waits for new waiters rather than in the store for the first).
+  n.Add(UINT64_MAX, [&] { fired += 10; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  n.Add(engine->store().LastVisibleSeq(), [&] { fired += 100; });
+  ASSERT_TRUE(engine->GetOrCreate("db", "d").ok());
+  for (int i = 0; i < 400 && fired.load() < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(fired.load(), 102);
   n.Add(engine->store().LastVisibleSeq(), [&] { fired++; });
   n.Stop();  // pending callbacks run at Stop
-  EXPECT_EQ(fired.load(), 3);
+  EXPECT_EQ(fired.load(), 113);
 }
 
 }  // namespace
