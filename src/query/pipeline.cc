@@ -49,6 +49,8 @@ constexpr StageRow kStages[] = {
     {"$setWindowFields", ParseSetWindowFields},
     {"$out", ParseOut},
     {"$merge", ParseMerge},
+    {"$collStats", ParseCollStats},
+    {"$indexStats", ParseIndexStats},
     {"$vectorSearch", ParseVectorSearchStage},
     {"$listSearchIndexes", ParseListSearchIndexesStage},
 };

@@ -71,6 +71,9 @@ Status ParseUnionWith(const bson::Value& arg, const ParseEnv& env, std::vector<S
 // $out/$merge anywhere but last (the aggregate command runs a final one): 40601, 40600 in $facet.
 Status ParseOut(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseMerge(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+// $collStats/$indexStats: first stage only; the aggregate command supplies their documents.
+Status ParseCollStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseIndexStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 // pipeline_bucket.cc
 Status ParseBucket(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseBucketAuto(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);

@@ -318,6 +318,44 @@ Status ParseMerge(const bson::Value&, const ParseEnv& env, std::vector<StagePtr>
   return ParseOutOrMerge("$merge", env);
 }
 
+// ---- $collStats / $indexStats ---------------------------------------------------------------
+// The aggregate command produces their documents (it knows the catalog); in the compiled pipeline
+// they pass their input through, and they must come first.
+
+class PassThroughSpec final : public StageSpec {
+ public:
+  explicit PassThroughSpec(std::string_view name) : name_(name) {}
+  std::string_view name() const override { return name_; }
+  std::unique_ptr<Stage> Make(std::unique_ptr<Stage> in, const ExecEnv&) const override { return in; }
+
+ private:
+  std::string_view name_;
+};
+
+Status ParseCommandSource(std::string_view stage, const bson::Value& arg, const ParseEnv& env,
+                          std::vector<StagePtr>* out) {
+  if (env.in_facet) {
+    return MongoCodedError(40600, std::string(stage) + " is not allowed to be used within a $facet stage");
+  }
+  if (env.position != 0) {
+    return MongoCodedError(40602, std::string(stage) + " is only valid as the first stage in a pipeline");
+  }
+  if (arg.type() != BsonType::kDocument) {
+    return MongoCodedError(stage == "$indexStats" ? 28803 : 5447000,
+                           std::string(stage) + " must take a nested object but found: " + ValueString(arg));
+  }
+  out->push_back(std::make_shared<PassThroughSpec>(stage));
+  return Status::OK();
+}
+
+Status ParseCollStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
+  return ParseCommandSource("$collStats", arg, env, out);
+}
+
+Status ParseIndexStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
+  return ParseCommandSource("$indexStats", arg, env, out);
+}
+
 // ---- $unionWith ------------------------------------------------------------------------------
 
 namespace {

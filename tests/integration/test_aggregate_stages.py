@@ -195,3 +195,17 @@ def test_merge_modes(db, shop):
     with pytest.raises(OperationFailure) as e:
         db.products.aggregate([{"$out": "x"}, {"$match": {}}])
     assert e.value.code == 40601
+
+
+def test_index_stats_and_coll_stats(db, shop):
+    products, _ = shop
+    stats = list(db.products.aggregate([{"$indexStats": {}}, {"$sort": {"name": 1}}]))
+    assert [s["name"] for s in stats] == sorted(i["name"] for i in db.products.list_indexes())
+    sku = next(s for s in stats if s["name"] == "sku_1")
+    assert sku["key"] == {"sku": 1} and sku["accesses"]["ops"] == 0 and sku["spec"]["key"] == {"sku": 1}
+    cs = list(db.products.aggregate([{"$collStats": {"count": {}, "storageStats": {}}}]))
+    assert len(cs) == 1 and cs[0]["ns"] == "aggstages.products"
+    assert cs[0]["count"]["count"] == len(products) and cs[0]["storageStats"]["count"] == len(products)
+    with pytest.raises(OperationFailure) as e:
+        list(db.products.aggregate([{"$match": {}}, {"$indexStats": {}}]))
+    assert e.value.code == 40602

@@ -182,6 +182,15 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
     out.source = std::make_unique<AggregateSource>(pipeline.Build(std::move(input), 0), nullptr);
     return out;
   }
+  if (!collectionless) {
+    // $collStats / $indexStats: documents the command makes (aggregate_out.h).
+    AMALGAM_ASSIGN_OR_RETURN(auto stats_docs, CommandSourceDocuments(ctx, coll, opts.pipeline));
+    if (stats_docs) {
+      out.source = std::make_unique<AggregateSource>(
+          pipeline.Build(query::MakeVectorStage(std::move(*stats_docs)), 0), nullptr);
+      return out;
+    }
+  }
   engine::HandlePtr h;
   if (!collectionless && !pipeline.starts_with_documents()) h = ctx.engine.Find(ctx.db, coll);
   if (!h) {

@@ -3,6 +3,8 @@
 #include <random>
 
 #include "bson/builder.h"
+#include "api/mongo/query_request.h"
+#include "api/mongo/service.h"
 #include "engine/engine.h"
 #include "query/projection.h"
 
@@ -220,6 +222,75 @@ Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTar
 
 Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source) {
   return target.merge ? WriteMerge(ctx, target, source) : WriteOutReplace(ctx, target, source);
+}
+
+}  // namespace amalgam::api::mongo
+
+namespace amalgam::api::mongo {
+
+Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
+                                                                           const std::string& coll,
+                                                                           bson::DocView pipeline) {
+  if (pipeline.empty()) return std::optional<std::vector<bson::Document>>();
+  bson::Value first = pipeline.begin()->value;
+  if (first.type() != bson::BsonType::kDocument || first.AsDocument().empty()) {
+    return std::optional<std::vector<bson::Document>>();
+  }
+  bson::Element stage = *first.AsDocument().begin();
+  if (stage.name != "$collStats" && stage.name != "$indexStats") return std::optional<std::vector<bson::Document>>();
+  std::string host = ctx.service.options().advertised_host + ":" + std::to_string(ctx.service.options().port);
+  int64_t now = ctx.service.clock().NowMillis();
+  engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
+  std::vector<bson::Document> docs;
+  if (stage.name == "$indexStats") {
+    if (!h) return std::optional<std::vector<bson::Document>>(std::move(docs));
+    for (const catalog::IndexSpec& spec : h->info->indexes) {
+      bson::Document listing = spec.ToListing();
+      bson::Builder b;
+      b.AppendString("name", spec.name);
+      b.AppendDocument("key", spec.key_pattern.view());
+      b.AppendString("host", host);
+      b.StartDocument("accesses").AppendInt64("ops", 0).AppendDate("since", now).EndDocument();
+      b.AppendDocument("spec", listing.view());
+      docs.push_back(std::move(b).Finish());
+    }
+    return std::optional<std::vector<bson::Document>>(std::move(docs));
+  }
+  bson::DocView spec = stage.value.type() == bson::BsonType::kDocument ? stage.value.AsDocument() : bson::DocView();
+  bool want_count = !spec.Get("count").missing();
+  bool want_storage = !spec.Get("storageStats").missing();
+  if ((want_count || want_storage) && !h) {
+    return Status(ErrorCode::kNamespaceNotFound, "Unable to retrieve storageStats in $collStats stage :: caused by :: "
+                                                 "Collection [" + ctx.db + "." + coll + "] not found.");
+  }
+  int64_t n = 0, size = 0;
+  if (want_count || want_storage) {
+    FindOptions o;
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, o, bson::DocView()));
+    bson::Document d;
+    while (true) {
+      AMALGAM_ASSIGN_OR_RETURN(bool more, q.source->Next(&d));
+      if (!more) break;
+      ++n;
+      size += d.view().size();
+    }
+  }
+  bson::Builder b;
+  b.AppendString("ns", ctx.db + "." + coll);
+  b.AppendString("host", host);
+  b.AppendDate("localTime", now);
+  if (want_storage) {
+    b.StartDocument("storageStats")
+        .AppendInt64("size", size)
+        .AppendInt64("count", n)
+        .AppendInt32("avgObjSize", n == 0 ? 0 : static_cast<int32_t>(size / n))
+        .AppendInt64("storageSize", size)
+        .AppendInt32("nindexes", static_cast<int32_t>(h->info->indexes.size()))
+        .EndDocument();
+  }
+  if (want_count) b.StartDocument("count").AppendInt64("count", n).EndDocument();
+  docs.push_back(std::move(b).Finish());
+  return std::optional<std::vector<bson::Document>>(std::move(docs));
 }
 
 }  // namespace amalgam::api::mongo

@@ -3,6 +3,7 @@
 // result document is written through the engine's write path (as the insert and update commands
 // write), and the command returns an empty cursor.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,14 @@ Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTar
 // source's, the engine's (kDuplicateKey for duplicate _ids in $out or whenMatched: fail), 13113
 // for whenNotMatched: fail.
 Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source);
+
+// $collStats / $indexStats as the first stage: their documents for collection `coll` (nullopt
+// when the first stage is neither). $indexStats: one document per index (name, key, host,
+// accesses {ops: 0, since}, spec; access counting is not kept yet). $collStats: {ns, host,
+// localTime} plus count {count} and storageStats {count, size, nindexes, ...} when asked.
+// Errors: kNamespaceNotFound for a missing collection with $collStats storageStats/count.
+Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
+                                                                           const std::string& coll,
+                                                                           bson::DocView pipeline);
 
 }  // namespace amalgam::api::mongo
