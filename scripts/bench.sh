@@ -4,12 +4,16 @@
 # Usage: scripts/bench.sh [engine|txn|all] [extra Google Benchmark flags...]
 #        scripts/bench.sh mongo [extra bench/mongo_load flags, e.g. --conns 16 --measure-ms 2000]
 #        scripts/bench.sh vector DATASET_DIR [extra bench/vector flags, e.g. --threads 2 --rounds 5]
+#        scripts/bench.sh dynamo [bench/dynamo/run.sh flags, e.g. --duration 5 --conns "1 16 64"]
 # `vector` (not part of `all`; needs scripts/bench_setup.sh once and a dataset made by
 # ../shared/datasets/make_datasets.py, e.g. /work/vecdata/ft100-angular) runs bench/vector:
 # Amalgam's HNSW index, hnswlib and FAISS on the same data in one process (about 5 minutes).
 # `mongo` (not part of `all`; needs scripts/bench_setup.sh once) starts amalgamd and a PostgreSQL
 # 15 of its own, on 127.0.0.1 and free ports, in /tmp/amalgam-bench-mongo-*, runs
 # bench/mongo_load against both, and stops both by PID (about 3-4 minutes).
+# `dynamo` (not part of `all`; needs scripts/bench_setup.sh once: wrk, nginx, dynalite) runs
+# bench/dynamo/run.sh: wrk against amalgamd's DynamoDB port, dynalite and a static nginx reply,
+# all on 127.0.0.1 and free ports, stopped by PID (about 3 minutes).
 # The runs hold the build lock (/tmp/amalgam-build.lock) so that no build competes for the cores
 # while they measure; do not wrap this script in flock yourself (its build step takes the lock).
 set -euo pipefail
@@ -21,6 +25,9 @@ if [[ $WHICH == mongo ]]; then
   scripts/build.sh amalgamd mongo_load
 elif [[ $WHICH == vector ]]; then
   scripts/build.sh vector_bench
+elif [[ $WHICH == dynamo ]]; then
+  scripts/build.sh amalgamd
+  exec bench/dynamo/run.sh "$@"
 else
   scripts/build.sh engine_bench txn_mode_bench
 fi
