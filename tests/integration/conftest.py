@@ -33,6 +33,9 @@ class Server:
         self.data_dir = pathlib.Path(data_dir)
         self.log_path = pathlib.Path(log_path or f"{self.data_dir}.log")
         self._log = open(self.log_path, "wb")
+        # A server killed with SIGKILL leaves its ports file behind: wait_ready must not take it
+        # for the new process's.
+        (self.data_dir / "amalgamd.ports").unlink(missing_ok=True)
         self.proc = subprocess.Popen([str(BINARY), *args], stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.ports = {}
