@@ -14,6 +14,7 @@
 #include "engine/ttl_monitor.h"
 #include "storage/change_log_retention.h"
 #include "api/dynamo/service.h"
+#include "api/dynamo/streams.h"
 #include "api/mongo/service.h"
 #include "api/mongo/session.h"
 #include "server/dynamo_listener.h"
@@ -68,6 +69,7 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
   engine::TtlOptions ttl_options;
   ttl_options.interval_millis = options.ttl_interval_millis;
   engine::TtlMonitor ttl(**engine, SystemClock::Default(), ttl_options);
+  ttl.AddRuleProvider(api::dynamo::DynamoTtlRules);  // DynamoDB UpdateTimeToLive
   ttl.Start();
 
   // A ports file left by a server that was killed would tell clients we are ready: remove it.
