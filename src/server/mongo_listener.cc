@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -19,6 +20,8 @@
 #include "api/mongo/service.h"
 #include "api/mongo/wire.h"
 #include "common/logging.h"
+#include "engine/change_notifier.h"
+#include "engine/engine.h"
 #include "engine/change_notifier.h"
 #include "engine/engine.h"
 #include "server/acceptor.h"
@@ -84,6 +87,21 @@ asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_se
   state.notifier.Cancel(id);
 }
 
+// Waits, without holding the thread, until the change log passes `after_seq` or `deadline`
+// passes (a getMore that asked to answer later: AwaitRequest in api/mongo/command.h). The
+// notifier's callback runs on its own thread and only posts the wake-up to this strand.
+asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_seq,
+                                  std::chrono::steady_clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor, deadline);
+  uint64_t id = state.notifier.Add(after_seq, [timer, executor] {
+    asio::post(executor, [timer] { timer->cancel(); });
+  });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  state.notifier.Cancel(id);
+}
+
 asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> state, tcp::socket socket) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   std::weak_ptr<Connection> weak = conn;
@@ -98,6 +116,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
   });
   api::mongo::ConnectionState cs;
   cs.connection_id = state->service.NextConnectionId();
+  cs.can_await = true;
   cs.can_await = true;
   boost::system::error_code ec;
   auto remote = conn->socket.remote_endpoint(ec);
@@ -176,7 +195,7 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
       // buffer is not touched meanwhile (no reads while a message is in progress).
       cs.await.requested = false;
       co_await AwaitChange(*state, cs.await.after_seq, cs.await.deadline);
-      if (state->stopping.load()) cs.can_await = false;  // shutting down: finish in place
+      if (state->stopping.load()) cs.can_await = false;  // shutting down: answer at once
       cs.await.rerun = true;
       reply = state->service.HandleMessage(cs, message, &close);
       cs.await.rerun = false;
@@ -255,8 +274,8 @@ void MongoListener::BeginShutdown() {
     state->reaper.cancel();
   });
   state->connections.CloseIdle();
-  // The notifier must not outlive the engine: stop it now (waiting getMores then finish within
-  // their own deadline, blocking in the store).
+  // The notifier must not outlive the engine: stop it now (waiting getMores then wake and, run
+  // again without await support, answer at once).
   state->notifier.Stop();
 }
 

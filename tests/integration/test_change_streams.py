@@ -427,3 +427,28 @@ def test_change_stream_history_lost_after_retention(start_amalgamd):
             assert next_events(stream, 1)[0]["documentKey"] == {"_id": 3}
     finally:
         c.close()
+
+
+def test_sigterm_does_not_wait_for_a_long_await(start_amalgamd):
+    server = start_amalgamd()
+    c = client_for(server)
+    cid, coll, _, _ = raw_stream(c.cs, {}, coll="items")
+    outcome = {}
+
+    def wait():
+        try:
+            outcome["reply"] = c.cs.command("getMore", cid, collection=coll, maxTimeMS=60000)
+        except Exception as e:  # the connection may close under it: also an answer
+            outcome["error"] = e
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - t0 < 5
+    t.join(10)
+    assert not t.is_alive() and outcome
+    if "reply" in outcome:
+        assert outcome["reply"]["cursor"]["nextBatch"] == []
+    c.close()

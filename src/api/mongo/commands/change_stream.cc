@@ -753,7 +753,8 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
   auto now = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point deadline;
   if (ctx.conn.await.rerun) {
-    deadline = stream->await_deadline;
+    // A caller that stops honouring AwaitRequest mid-wait is shutting down: answer now.
+    deadline = ctx.conn.can_await ? stream->await_deadline : now;
   } else {
     int64_t await_ms = kDefaultAwaitMillis;
     bson::Value v = ctx.cmd.Get("maxTimeMS");
