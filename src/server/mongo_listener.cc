@@ -10,7 +10,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -20,8 +19,6 @@
 #include "api/mongo/service.h"
 #include "api/mongo/wire.h"
 #include "common/logging.h"
-#include "engine/change_notifier.h"
-#include "engine/engine.h"
 #include "engine/change_notifier.h"
 #include "engine/engine.h"
 #include "server/acceptor.h"
@@ -87,21 +84,6 @@ asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_se
   state.notifier.Cancel(id);
 }
 
-// Waits, without holding the thread, until the change log passes `after_seq` or `deadline`
-// passes (a getMore that asked to answer later: AwaitRequest in api/mongo/command.h). The
-// notifier's callback runs on its own thread and only posts the wake-up to this strand.
-asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_seq,
-                                  std::chrono::steady_clock::time_point deadline) {
-  auto executor = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(executor, deadline);
-  uint64_t id = state.notifier.Add(after_seq, [timer, executor] {
-    asio::post(executor, [timer] { timer->cancel(); });
-  });
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  state.notifier.Cancel(id);
-}
-
 asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> state, tcp::socket socket) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   std::weak_ptr<Connection> weak = conn;
@@ -116,7 +98,6 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
   });
   api::mongo::ConnectionState cs;
   cs.connection_id = state->service.NextConnectionId();
-  cs.can_await = true;
   cs.can_await = true;
   boost::system::error_code ec;
   auto remote = conn->socket.remote_endpoint(ec);
