@@ -375,6 +375,13 @@ class RegexExpr final : public Expression {
       : kind_(kind), op_(std::move(op)), input_(std::move(input)), regex_(std::move(regex)),
         options_(std::move(options)) {}
 
+  // A constant pattern and options: compiled once here instead of per document.
+  void Precompile(CodePtr code, std::string pattern, std::string options) {
+    cached_ = std::shared_ptr<pcre2_code>(code.release(), CodeFree());
+    cached_pattern_ = std::move(pattern);
+    cached_options_ = std::move(options);
+  }
+
   Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
     AMALGAM_ASSIGN_OR_RETURN(ExprValue in, input_->Evaluate(ctx));
     AMALGAM_ASSIGN_OR_RETURN(ExprValue re, regex_->Evaluate(ctx));
@@ -412,10 +419,17 @@ class RegexExpr final : public Expression {
       if (kind_ == 1) return MakeNull();
       return MakeArray({});
     }
-    AMALGAM_ASSIGN_OR_RETURN(CodePtr code, CompileRegex(op_, pattern, options));
+    CodePtr owned;
+    pcre2_code* compiled = nullptr;
+    if (cached_ && pattern == cached_pattern_ && options == cached_options_) {
+      compiled = cached_.get();
+    } else {
+      AMALGAM_ASSIGN_OR_RETURN(owned, CompileRegex(op_, pattern, options));
+      compiled = owned.get();
+    }
     std::string_view s = in.value().AsString();
     std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> md(
-        pcre2_match_data_create_from_pattern(code.get(), nullptr), pcre2_match_data_free);
+        pcre2_match_data_create_from_pattern(compiled, nullptr), pcre2_match_data_free);
     bson::Builder b;
     b.StartArray("");
     bson::ArrayBuilder ab(b);
@@ -423,7 +437,7 @@ class RegexExpr final : public Expression {
     int found = 0;
     constexpr int kMaxMatches = 1 << 20;
     while (start <= s.size() && found < kMaxMatches) {
-      int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0,
+      int rc = pcre2_match(compiled, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0,
                            md.get(), nullptr);
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) return Coded(51156, "Error occurred while executing the regular expression in " + op_ + ". Result code: " + std::to_string(rc));
@@ -441,7 +455,7 @@ class RegexExpr final : public Expression {
       b.StartArray("captures");
       bson::ArrayBuilder cb(b);
       uint32_t capture_count = 0;
-      pcre2_pattern_info(code.get(), PCRE2_INFO_CAPTURECOUNT, &capture_count);
+      pcre2_pattern_info(compiled, PCRE2_INFO_CAPTURECOUNT, &capture_count);
       for (uint32_t g = 1; g <= capture_count; ++g) {
         if (g < groups && ov[2 * g] != PCRE2_UNSET) {
           b.AppendString(cb.Next(), s.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
@@ -473,6 +487,8 @@ class RegexExpr final : public Expression {
   int kind_;
   std::string op_;
   ExprPtr input_, regex_, options_;
+  std::shared_ptr<pcre2_code> cached_;  // pcre2 code is read-only while matching: shareable
+  std::string cached_pattern_, cached_options_;
 };
 
 template <int kKind>
@@ -486,8 +502,25 @@ Result<ExprPtr> ParseRegex(std::string_view op, const bson::Value& v, const Expr
   AMALGAM_RETURN_IF_ERROR(ParseNamed(op, v, ctx, depth, {"input", "regex", "options"}, &slots, 31024));
   if (!slots[0]) return Coded(31022, std::string(op) + " requires 'input' parameter");
   if (!slots[1]) return Coded(31023, std::string(op) + " requires 'regex' parameter");
-  return ExprPtr(std::make_unique<RegexExpr>(kKind, std::string(op), std::move(slots[0]),
-                                             std::move(slots[1]), std::move(slots[2])));
+  auto expr = std::make_unique<RegexExpr>(kKind, std::string(op), std::move(slots[0]),
+                                          std::move(slots[1]), std::move(slots[2]));
+  // Constant regex (a string not starting with '$', or a BSON regex) and options: compile now.
+  bson::Value re = v.AsDocument().Get("regex"), opts = v.AsDocument().Get("options");
+  bool const_re = (re.type() == BsonType::kString && !re.AsString().starts_with("$")) ||
+                  re.type() == BsonType::kRegex;
+  bool const_opts = opts.missing() || (opts.type() == BsonType::kString && !opts.AsString().starts_with("$"));
+  if (const_re && const_opts) {
+    std::string pattern = re.type() == BsonType::kString ? std::string(re.AsString())
+                                                         : std::string(re.AsRegex().pattern);
+    std::string options = re.type() == BsonType::kRegex ? std::string(re.AsRegex().options) : "";
+    bool both = !options.empty() && !opts.missing();
+    if (!opts.missing() && !both) options = std::string(opts.AsString());
+    if (!both) {
+      Result<CodePtr> code = CompileRegex(std::string(op), pattern, options);
+      if (code.ok()) expr->Precompile(std::move(code).value(), pattern, options);
+    }
+  }
+  return ExprPtr(std::move(expr));
 }
 
 constexpr OperatorRow kRows[] = {
