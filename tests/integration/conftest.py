@@ -35,7 +35,10 @@ class Server:
         self._log = open(self.log_path, "wb")
         # A server killed with SIGKILL leaves its ports file behind: wait_ready must not take it
         # for the new process's.
-        (self.data_dir / "amalgamd.ports").unlink(missing_ok=True)
+        try:
+            (self.data_dir / "amalgamd.ports").unlink(missing_ok=True)
+        except OSError:
+            pass  # the data dir is not a directory: the test expects amalgamd to refuse it
         self.proc = subprocess.Popen([str(BINARY), *args], stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.ports = {}
