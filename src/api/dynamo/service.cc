@@ -7,6 +7,8 @@
 #include <random>
 
 #include "api/dynamo/service_internal.h"
+#include "api/dynamo/streams_ops.h"
+#include "api/dynamo/vector.h"
 #include "common/logging.h"
 
 namespace amalgam::api::dynamo {
@@ -14,6 +16,7 @@ namespace amalgam::api::dynamo {
 namespace {
 
 constexpr std::string_view kTargetPrefix = "DynamoDB_20120810.";
+constexpr std::string_view kStreamsPrefix = "DynamoDBStreams_20120810.";
 constexpr std::string_view kJson10 = "application/x-amz-json-1.0";
 constexpr std::string_view kJson11 = "application/x-amz-json-1.1";
 
@@ -46,6 +49,15 @@ constexpr OpEntry kOps[] = {
     {"BatchWriteItem", BatchWriteItem},
     {"TransactGetItems", TransactGetItems},
     {"TransactWriteItems", TransactWriteItems},
+    {"SearchVectors", SearchVectors},
+};
+
+// DynamoDB Streams (streams_ops.h), on the same port under their own target prefix.
+constexpr OpEntry kStreamOps[] = {
+    {"ListStreams", ListStreams},
+    {"DescribeStream", DescribeStream},
+    {"GetShardIterator", GetShardIterator},
+    {"GetRecords", GetRecords},
 };
 
 OpHandler FindOp(std::string_view name) {
@@ -229,6 +241,11 @@ void DynamoService::Handle(const HttpRequestView& req, HttpResponseOut* out) {
     op_name = req.amz_target.substr(kTargetPrefix.size());
   }
   OpHandler handler = op_name.empty() ? nullptr : FindOp(op_name);
+  if (req.amz_target.substr(0, kStreamsPrefix.size()) == kStreamsPrefix) {
+    for (const OpEntry& e : kStreamOps) {
+      if (e.name == req.amz_target.substr(kStreamsPrefix.size())) handler = e.handler;
+    }
+  }
   if (handler == nullptr) {
     SetError(out, Status(ErrorCode::kCommandNotFound,
                          req.amz_target.empty() ? std::string("Missing X-Amz-Target header")

@@ -1,0 +1,197 @@
+"""DynamoDB Streams through boto3's dynamodbstreams client, against the server's change log."""
+import time
+
+import pymongo
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import dynamo_client
+
+
+@pytest.fixture
+def server(start_amalgamd):
+    return start_amalgamd("--ttl-interval-ms", "100")
+
+
+@pytest.fixture
+def ddb(server):
+    return dynamo_client(server)
+
+
+@pytest.fixture
+def streams(server):
+    import boto3
+    return boto3.client(
+        "dynamodbstreams", endpoint_url=f"http://127.0.0.1:{server.ports['dynamo']}",
+        region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30))
+
+
+def make_table(ddb, name, view):
+    r = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "N"}],
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+    return r["TableDescription"]["LatestStreamArn"]
+
+
+def shard_of(streams, arn):
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert len(desc["Shards"]) == 1
+    return desc["Shards"][0]["ShardId"]
+
+
+def read_all(streams, arn, iterator_type="TRIM_HORIZON", limit=None, **kw):
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_of(streams, arn),
+                                    ShardIteratorType=iterator_type, **kw)["ShardIterator"]
+    out = []
+    for _ in range(1000):
+        r = streams.get_records(ShardIterator=it, **({"Limit": limit} if limit else {}))
+        out.extend(r["Records"])
+        it = r["NextShardIterator"]
+        if not r["Records"]:
+            break
+    return out, it
+
+
+def write_sequence(ddb, name):
+    k = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    ddb.put_item(TableName=name, Item={**k, "v": {"N": "1"}})
+    ddb.update_item(TableName=name, Key=k, UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": "2"}})
+    ddb.delete_item(TableName=name, Key=k)
+
+
+@pytest.mark.parametrize("view", ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"])
+def test_every_view_type(ddb, streams, view):
+    arn = make_table(ddb, "Tbl", view)
+    assert ddb.describe_table(TableName="Tbl")["Table"]["LatestStreamArn"] == arn
+    write_sequence(ddb, "Tbl")
+    recs, _ = read_all(streams, arn)
+    assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY", "REMOVE"]
+    key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    for r in recs:
+        assert r["eventVersion"] == "1.1" and r["eventSource"] == "aws:dynamodb"
+        assert r["awsRegion"] == "us-east-1" and r["eventID"]
+        d = r["dynamodb"]
+        assert d["Keys"] == key and d["StreamViewType"] == view and d["SizeBytes"] > 0
+        assert d["ApproximateCreationDateTime"]
+        assert "userIdentity" not in r
+    seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in recs]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    images = [(("NewImage" in r["dynamodb"]), ("OldImage" in r["dynamodb"])) for r in recs]
+    new = view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+    old = view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+    assert images == [(new, False), (new, old), (False, old)]
+    if new:
+        assert recs[1]["dynamodb"]["NewImage"] == {**key, "v": {"N": "2"}}
+    if old:
+        assert recs[1]["dynamodb"]["OldImage"] == {**key, "v": {"N": "1"}}
+        assert recs[2]["dynamodb"]["OldImage"] == {**key, "v": {"N": "2"}}
+
+
+def test_every_iterator_type(ddb, streams):
+    arn = make_table(ddb, "Tbl", "NEW_IMAGE")
+    write_sequence(ddb, "Tbl")
+    recs, _ = read_all(streams, arn)
+    seqs = [r["dynamodb"]["SequenceNumber"] for r in recs]
+    shard = shard_of(streams, arn)
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert desc["StreamStatus"] == "ENABLED" and desc["TableName"] == "Tbl"
+    assert desc["Shards"][0]["SequenceNumberRange"]["StartingSequenceNumber"] == seqs[0]
+    at, _ = read_all(streams, arn, "AT_SEQUENCE_NUMBER", SequenceNumber=seqs[1])
+    assert [r["dynamodb"]["SequenceNumber"] for r in at] == seqs[1:]
+    after, _ = read_all(streams, arn, "AFTER_SEQUENCE_NUMBER", SequenceNumber=seqs[1])
+    assert [r["dynamodb"]["SequenceNumber"] for r in after] == seqs[2:]
+    latest = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    assert streams.get_records(ShardIterator=latest)["Records"] == []
+    ddb.put_item(TableName="Tbl", Item={"pk": {"S": "b"}, "sk": {"N": "2"}})
+    got = streams.get_records(ShardIterator=latest)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in got] == [("INSERT", "b")]
+    # The iterator returned at the end of a read carries on from there.
+    _, it = read_all(streams, arn)
+    ddb.put_item(TableName="Tbl", Item={"pk": {"S": "c"}, "sk": {"N": "3"}})
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in streams.get_records(ShardIterator=it)["Records"]] == ["c"]
+
+
+def test_pagination_and_per_key_order(ddb, streams):
+    arn = make_table(ddb, "Tbl", "NEW_IMAGE")
+    other = make_table(ddb, "Other", "KEYS_ONLY")
+    for i in range(120):
+        ddb.put_item(TableName="Tbl", Item={"pk": {"S": f"k{i % 3}"}, "sk": {"N": "0"}, "n": {"N": str(i)}})
+        ddb.put_item(TableName="Other", Item={"pk": {"S": "x"}, "sk": {"N": str(i)}})
+    recs, _ = read_all(streams, arn, limit=7)
+    assert len(recs) == 120
+    for k in range(3):
+        ns = [int(r["dynamodb"]["NewImage"]["n"]["N"]) for r in recs if r["dynamodb"]["Keys"]["pk"]["S"] == f"k{k}"]
+        assert ns == list(range(k, 120, 3))
+    assert [r["eventName"] for r in recs[:3]] == ["INSERT"] * 3 and {r["eventName"] for r in recs[3:]} == {"MODIFY"}
+    assert len(read_all(streams, other)[0]) == 120
+    listed = streams.list_streams()["Streams"]
+    assert sorted(s["TableName"] for s in listed) == ["Other", "Tbl"]
+    page = streams.list_streams(Limit=1)
+    assert len(page["Streams"]) == 1 and "LastEvaluatedStreamArn" in page
+    rest = streams.list_streams(ExclusiveStartStreamArn=page["LastEvaluatedStreamArn"])
+    assert len(rest["Streams"]) == 1 and "LastEvaluatedStreamArn" not in rest
+    assert streams.list_streams(TableName="Tbl")["Streams"][0]["StreamArn"] == arn
+
+
+def test_write_that_changes_nothing_has_no_record(ddb, streams):
+    arn = make_table(ddb, "Tbl", "NEW_AND_OLD_IMAGES")
+    item = {"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"N": "1"}}
+    ddb.put_item(TableName="Tbl", Item=item)
+    ddb.put_item(TableName="Tbl", Item=item)
+    ddb.update_item(TableName="Tbl", Key={"pk": {"S": "a"}, "sk": {"N": "1"}}, UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"N": "1"}})
+    ddb.delete_item(TableName="Tbl", Key={"pk": {"S": "zz"}, "sk": {"N": "1"}})
+    recs, _ = read_all(streams, arn)
+    assert [r["eventName"] for r in recs] == ["INSERT"]
+
+
+def test_mongo_update_shows_as_modify(ddb, streams, server):
+    arn = make_table(ddb, "Tbl", "NEW_AND_OLD_IMAGES")
+    ddb.put_item(TableName="Tbl", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"S": "x"}})
+    c = pymongo.MongoClient("127.0.0.1", server.ports["mongo"], serverSelectionTimeoutMS=5000)
+    try:
+        c["dynamodb"]["Tbl"].update_one({"pk": "a"}, {"$set": {"v": "y"}})
+    finally:
+        c.close()
+    recs, _ = read_all(streams, arn)
+    assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY"]
+    assert recs[1]["dynamodb"]["NewImage"]["v"] == {"S": "y"}
+    assert recs[1]["dynamodb"]["OldImage"]["v"] == {"S": "x"}
+
+
+def test_ttl_deletions_carry_the_service_identity(ddb, streams):
+    arn = make_table(ddb, "Tbl", "OLD_IMAGE")
+    ddb.update_time_to_live(TableName="Tbl", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.put_item(TableName="Tbl", Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "exp": {"N": str(int(time.time()) - 5)}})
+    deadline = time.monotonic() + 5
+    while ddb.scan(TableName="Tbl")["Items"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    recs, _ = read_all(streams, arn)
+    assert [r["eventName"] for r in recs] == ["INSERT", "REMOVE"]
+    assert recs[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+    assert recs[1]["dynamodb"]["OldImage"]["exp"]["N"]
+
+
+def test_errors(ddb, streams):
+    arn = make_table(ddb, "Tbl", "KEYS_ONLY")
+    with pytest.raises(ClientError) as e:
+        streams.describe_stream(StreamArn=arn.replace("/stream/", "/stream/x"))
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        streams.get_shard_iterator(StreamArn=arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="LATEST")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # An iterator issued more than 15 minutes ago (its issue time is part of its text).
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_of(streams, arn),
+                                    ShardIteratorType="LATEST")["ShardIterator"]
+    parts = it.split("|")
+    parts[-1] = str(int(parts[-1]) - 16 * 60 * 1000)
+    with pytest.raises(ClientError) as e:
+        streams.get_records(ShardIterator="|".join(parts))
+    assert e.value.response["Error"]["Code"] == "ExpiredIteratorException"
