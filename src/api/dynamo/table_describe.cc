@@ -1,5 +1,6 @@
 // DescribeTable, ListTables, tags, TTL settings and the small account-level operations.
 #include "api/dynamo/table_describe.h"
+#include "api/dynamo/vector.h"
 
 #include <algorithm>
 #include <cmath>
@@ -232,6 +233,7 @@ Status WriteTableDescription(OpContext& ctx, const Table& table, std::string_vie
   }
   WriteKey(w, "DeletionProtectionEnabled");
   w.Bool(m.deletion_protection);
+  WriteVectorIndexDescriptions(ctx, m.name);
   w.EndObject();
   return Status::OK();
 }

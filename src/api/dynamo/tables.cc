@@ -8,6 +8,7 @@
 
 #include "api/dynamo/service_internal.h"
 #include "api/dynamo/table_describe.h"
+#include "api/dynamo/vector.h"
 #include "bson/builder.h"
 
 namespace amalgam::api::dynamo {
@@ -476,6 +477,17 @@ Status CreateTable(OpContext& ctx) {
   if (lsis > kMaxLsis) {
     return Validation(Invalid("Number of LocalSecondaryIndexes exceeds per-table limit of " + std::to_string(kMaxLsis)));
   }
+  // VectorIndexes (vector.h): SearchSchema attributes may be declared in AttributeDefinitions.
+  std::vector<engine::VectorIndexDef> vector_indexes;
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* vector_list, params.Array("VectorIndexes"));
+  if (vector_list != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(vector_indexes, ParseVectorIndexes(*vector_list));
+    for (const engine::VectorIndexDef& def : vector_indexes) {
+      for (const std::string& p : def.filter_paths) {
+        if (meta.AttributeType(p) != 0) used.insert(p);
+      }
+    }
+  }
   if (used.size() != meta.attribute_definitions.size()) {
     return Validation(Invalid("Number of attributes in KeySchema does not exactly match number of attributes "
                               "defined in AttributeDefinitions"));
@@ -525,6 +537,10 @@ Status CreateTable(OpContext& ctx) {
                  ? Validation(Invalid("Cannot create index " + index.name + ": " + std::string(built.status().message())))
                  : built.status();
     }
+  }
+  if (Status made = CreateVectorIndexes(ctx, meta.name, std::move(vector_indexes)); !made.ok()) {
+    engine.DropCollection(kDynamoDb, meta.name).IgnoreError();  // undo: the table was never visible
+    return made;
   }
   AMALGAM_ASSIGN_OR_RETURN(Table table, ctx.state.tables.Open(engine, meta.name));
   ctx.out.StartObject();

@@ -1,0 +1,316 @@
+#include "api/dynamo/vector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "api/dynamo/item_ops.h"
+#include "api/dynamo/model/bson_mapping.h"
+#include "api/dynamo/model/expression.h"
+#include "api/dynamo/model/json.h"
+#include "bson/builder.h"
+#include "engine/vector_indexes.h"
+
+namespace amalgam::api::dynamo {
+namespace {
+
+using index::VectorMetric;
+
+std::string_view SimilarityName(std::string_view distance) {
+  if (distance == "COSINE") return "cosine";
+  if (distance == "EUCLIDEAN") return "euclidean";
+  if (distance == "DOT_PRODUCT") return "dotProduct";
+  return {};
+}
+
+std::string_view DistanceName(VectorMetric m) {
+  switch (m) {
+    case VectorMetric::kCosine:
+      return "COSINE";
+    case VectorMetric::kEuclidean:
+      return "EUCLIDEAN";
+    case VectorMetric::kDotProduct:
+      return "DOT_PRODUCT";
+  }
+  return "COSINE";
+}
+
+Status Bad(const std::string& where, std::string_view what) { return Validation(where + " " + std::string(what)); }
+
+const JsonValue* Member(const JsonValue& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
+}
+
+Result<engine::VectorIndexDef> ParseOne(const JsonValue& v, const std::string& where) {
+  if (!v.IsObject()) return Bad(where, "must be an object");
+  const JsonValue* name = Member(v, "IndexName");
+  if (name == nullptr || !name->IsString()) return Bad(where + ".IndexName", "is required and must be a string");
+  ValidationErrors errors;
+  CheckTableName(AsView(*name), where + ".IndexName", &errors);
+  AMALGAM_RETURN_IF_ERROR(errors.ToStatus());
+  const JsonValue* attr = Member(v, "VectorAttribute");
+  const JsonValue* attr_name = attr != nullptr && attr->IsObject() ? Member(*attr, "AttributeName") : nullptr;
+  if (attr_name == nullptr || !attr_name->IsString() || attr_name->GetStringLength() == 0) {
+    return Bad(where + ".VectorAttribute.AttributeName", "is required and must be a non-empty string");
+  }
+  std::string path(AsView(*attr_name));
+  if (path.find('.') != std::string::npos || path[0] == '$' || path == "_id") {
+    return Bad(where + ".VectorAttribute.AttributeName", "cannot contain '.', start with '$' or be _id");
+  }
+  const JsonValue* dims = Member(v, "Dimensions");
+  if (dims == nullptr || !dims->IsInt64()) return Bad(where + ".Dimensions", "is required and must be an integer");
+  if (dims->GetInt64() < 1 || dims->GetInt64() > engine::kMaxVectorDims) {
+    return Bad(where + ".Dimensions", "must be between 1 and " + std::to_string(engine::kMaxVectorDims));
+  }
+  const JsonValue* dist = Member(v, "DistanceFunction");
+  if (dist == nullptr || !dist->IsString() || SimilarityName(AsView(*dist)).empty()) {
+    return Bad(where + ".DistanceFunction", "must be one of [COSINE, EUCLIDEAN, DOT_PRODUCT]");
+  }
+  const JsonValue* proj = Member(v, "Projection");
+  if (proj == nullptr || !proj->IsObject()) return Bad(where + ".Projection", "is required");
+  const JsonValue* ptype = Member(*proj, "ProjectionType");
+  if (ptype != nullptr && (!ptype->IsString() || AsView(*ptype) != "ALL")) {
+    return Bad(where + ".Projection.ProjectionType",
+               "is not supported: only ALL is (SearchVectors returns whole items, narrowed by ProjectionExpression)");
+  }
+  bson::Builder b;
+  b.StartArray("fields");
+  b.StartDocument("0")
+      .AppendString("type", "vector")
+      .AppendString("path", path)
+      .AppendInt32("numDimensions", static_cast<int32_t>(dims->GetInt64()))
+      .AppendString("similarity", SimilarityName(AsView(*dist)))
+      .EndDocument();
+  int i = 1;
+  if (const JsonValue* schema = Member(v, "SearchSchema")) {
+    if (!schema->IsArray()) return Bad(where + ".SearchSchema", "must be a list");
+    for (rapidjson::SizeType k = 0; k < schema->Size(); ++k) {
+      const JsonValue& e = (*schema)[k];
+      std::string ew = where + ".SearchSchema[" + std::to_string(k) + "]";
+      const JsonValue* an = e.IsObject() ? Member(e, "AttributeName") : nullptr;
+      const JsonValue* t = e.IsObject() ? Member(e, "SearchSchemaElementType") : nullptr;
+      if (an == nullptr || !an->IsString() || an->GetStringLength() == 0) return Bad(ew + ".AttributeName", "is required");
+      if (t == nullptr || !t->IsString() || (AsView(*t) != "HASH" && AsView(*t) != "INLINE_FILTER")) {
+        return Bad(ew + ".SearchSchemaElementType", "must be one of [HASH, INLINE_FILTER]");
+      }
+      std::string fp(AsView(*an));
+      if (fp.find('.') != std::string::npos || fp[0] == '$') return Bad(ew + ".AttributeName", "cannot contain '.' or start with '$'");
+      b.StartDocument(std::to_string(i++)).AppendString("type", "filter").AppendString("path", fp).EndDocument();
+    }
+  }
+  b.EndArray();
+  bson::Document definition = std::move(b).Finish();
+  Result<engine::VectorIndexDef> def = engine::ParseAtlasVectorDefinition(AsView(*name), definition.view());
+  if (!def.ok()) return Bad(where, "is invalid: " + std::string(def.status().message()));
+  return def;
+}
+
+// DynamoDB's score: COSINE distance 1 - cos (0..2), EUCLIDEAN distance, DOT_PRODUCT the dot
+// product; computed exactly in double from the stored vector.
+double DynamoScore(VectorMetric m, const std::vector<float>& q, const std::vector<float>& v) {
+  double dot = 0, qq = 0, vv = 0, l2 = 0;
+  for (size_t i = 0; i < q.size() && i < v.size(); ++i) {
+    double a = q[i], c = v[i];
+    dot += a * c;
+    qq += a * a;
+    vv += c * c;
+    l2 += (a - c) * (a - c);
+  }
+  switch (m) {
+    case VectorMetric::kCosine:
+      return qq == 0 || vv == 0 ? 1.0 : 1.0 - dot / (std::sqrt(qq) * std::sqrt(vv));
+    case VectorMetric::kEuclidean:
+      return std::sqrt(l2);
+    case VectorMetric::kDotProduct:
+      return dot;
+  }
+  return 0;
+}
+
+// A SearchConditionExpression evaluated on the item a document reads as.
+class ConditionFilter : public engine::VectorDocFilter {
+ public:
+  ConditionFilter(const model::KeySchema& key, const model::Condition& c) : key_(key), c_(c) {}
+  bool Matches(bson::DocView doc) const override { return model::EvaluateCondition(c_, model::ItemFromBson(key_, doc)); }
+
+ private:
+  const model::KeySchema& key_;
+  const model::Condition& c_;
+};
+
+}  // namespace
+
+Result<std::vector<engine::VectorIndexDef>> ParseVectorIndexes(const JsonValue& list) {
+  std::vector<engine::VectorIndexDef> out;
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    AMALGAM_ASSIGN_OR_RETURN(engine::VectorIndexDef def, ParseOne(list[i], "VectorIndexes[" + std::to_string(i) + "]"));
+    if (!names.insert(def.name).second) {
+      return Validation("One or more parameter values were invalid: Duplicate index name: " + def.name);
+    }
+    out.push_back(std::move(def));
+  }
+  return out;
+}
+
+Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<engine::VectorIndexDef> defs) {
+  for (engine::VectorIndexDef& def : defs) {
+    Result<engine::VectorIndexInfo> made = ctx.state.engine.vectors().Create(kDynamoDb, table, std::move(def));
+    if (!made.ok()) return made.status();
+  }
+  return Status::OK();
+}
+
+void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
+  std::vector<engine::VectorIndexInfo> list = ctx.state.engine.vectors().List(kDynamoDb, table);
+  if (list.empty()) return;
+  JsonWriter& w = ctx.out;
+  WriteKey(w, "VectorIndexes");
+  w.StartArray();
+  for (const engine::VectorIndexInfo& ix : list) {
+    if (ix.def.vectors.empty()) continue;
+    const engine::VectorFieldDef& f = ix.def.vectors.front();
+    w.StartObject();
+    WriteKey(w, "IndexName");
+    WriteString(w, ix.name);
+    if (!ix.def.filter_paths.empty()) {
+      WriteKey(w, "SearchSchema");
+      w.StartArray();
+      for (const std::string& p : ix.def.filter_paths) {
+        w.StartObject();
+        WriteKey(w, "AttributeName");
+        WriteString(w, p);
+        WriteKey(w, "SearchSchemaElementType");
+        WriteString(w, "INLINE_FILTER");
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+    WriteKey(w, "Projection");
+    w.StartObject();
+    WriteKey(w, "ProjectionType");
+    WriteString(w, "ALL");
+    w.EndObject();
+    WriteKey(w, "VectorAttribute");
+    w.StartObject();
+    WriteKey(w, "AttributeName");
+    WriteString(w, f.path);
+    w.EndObject();
+    WriteKey(w, "Dimensions");
+    w.Int64(f.dims);
+    WriteKey(w, "DistanceFunction");
+    WriteString(w, DistanceName(f.metric));
+    bool ready = ix.status == engine::VectorIndexStatus::kReady;
+    WriteKey(w, "IndexStatus");
+    WriteString(w, ready ? "ACTIVE" : "CREATING");
+    WriteKey(w, "Backfilling");
+    w.Bool(!ready);
+    WriteKey(w, "IndexSizeBytes");
+    w.Int64(static_cast<int64_t>(ix.memory_bytes));
+    WriteKey(w, "ItemCount");
+    w.Int64(static_cast<int64_t>(ix.vectors));
+    WriteKey(w, "IndexArn");
+    WriteString(w, TableArn(ctx.state, table) + "/index/" + ix.name);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+Status SearchVectors(OpContext& ctx) {
+  const Params& params = ctx.params;
+  ValidationErrors errors;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> table_name, params.String("TableName"));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> index_name, params.String("IndexName"));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* search_vector, params.Array("SearchVector"));
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<int64_t> top_k, params.Int("TopK"));
+  if (!table_name) errors.AddNull("tableName");
+  if (!index_name) errors.AddNull("indexName");
+  if (search_vector == nullptr) errors.AddNull("searchVector");
+  if (!top_k) {
+    errors.AddNull("topK");
+  } else if (*top_k < 1 || *top_k > 1000) {
+    errors.AddValue(std::to_string(*top_k), "topK", "Member must have value between 1 and 1000");
+  }
+  AMALGAM_RETURN_IF_ERROR(errors.ToStatus());
+
+  AMALGAM_ASSIGN_OR_RETURN(Table table, ctx.state.tables.Open(ctx.state.engine, *table_name, /*detailed=*/true));
+  std::optional<engine::VectorIndexDef> def =
+      ctx.state.engine.vectors().Definition(kDynamoDb, table.meta->name, *index_name);
+  if (!def || def->vectors.empty()) {
+    return Status(ErrorCode::kIndexNotFound, "Requested resource not found: Vector index " + std::string(*index_name) +
+                                                 " not found on table " + table.meta->name);
+  }
+  const engine::VectorFieldDef& field = def->vectors.front();
+
+  std::vector<float> q;
+  q.reserve(search_vector->Size());
+  for (rapidjson::SizeType i = 0; i < search_vector->Size(); ++i) {
+    AMALGAM_ASSIGN_OR_RETURN(model::AttributeValue av, model::ParseAttributeValue((*search_vector)[i]));
+    if (av.type != model::AttrType::kN) {
+      return Validation("SearchVector[" + std::to_string(i) + "] must be a number (N)");
+    }
+    double d = std::strtod(av.scalar.c_str(), nullptr);
+    if (!std::isfinite(d) || std::fabs(d) > 3.4028234663852886e38) {
+      return Validation("SearchVector[" + std::to_string(i) + "] is not a 32-bit floating point number");
+    }
+    q.push_back(static_cast<float>(d));
+  }
+  if (q.size() != field.dims) {
+    return Validation("SearchVector has " + std::to_string(q.size()) + " dimensions but vector index " + def->name +
+                      " has " + std::to_string(field.dims));
+  }
+
+  AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
+  std::optional<model::Condition> condition;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> cond_text, params.String("SearchConditionExpression"));
+  if (cond_text) {
+    AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*cond_text, model::ExpressionKind::kFilter, attrs));
+    std::set<std::string> used;
+    model::CollectConditionAttributes(c, &used);
+    for (const std::string& a : used) {
+      if (!def->IsFilterPath(a)) {
+        return Validation("Invalid SearchConditionExpression: attribute " + a +
+                          " is not in the SearchSchema of vector index " + def->name);
+      }
+    }
+    condition = std::move(c);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<model::DocumentPath>> projection, ReadProjection(params, attrs));
+  AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
+
+  std::optional<ConditionFilter> filter;
+  if (condition) filter.emplace(table.meta->key, *condition);
+  engine::VectorQuery query;
+  query.index = def->name;
+  query.path = field.path;
+  query.vector = q;
+  query.limit = static_cast<size_t>(*top_k);
+  query.num_candidates = std::max<size_t>(query.limit * 10, 100);
+  query.filter = filter ? &*filter : nullptr;
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<engine::VectorMatch> matches,
+                           ctx.state.engine.vectors().Search(kDynamoDb, table.meta->name, query));
+
+  JsonWriter& w = ctx.out;
+  w.StartObject();
+  WriteKey(w, "SearchResults");
+  w.StartArray();
+  for (const engine::VectorMatch& m : matches) {
+    std::optional<std::vector<float>> v = engine::ExtractVector(m.doc.view(), field.path, field.dims, field.metric);
+    if (!v) continue;  // the engine only returns documents with a usable vector
+    model::Item item = model::ItemFromBson(table.meta->key, m.doc.view());
+    if (projection) item = model::ApplyProjection(item, *projection);
+    w.StartObject();
+    WriteKey(w, "Item");
+    model::WriteItem(item, w);
+    WriteKey(w, "Score");
+    w.Double(DynamoScore(field.metric, q, *v));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Status::OK();
+}
+
+}  // namespace amalgam::api::dynamo

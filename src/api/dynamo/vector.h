@@ -1,0 +1,31 @@
+#pragma once
+// The DynamoDB face of vector search: CreateTable.VectorIndexes, DescribeTable.VectorIndexes
+// and SearchVectors, on the engine's vector indexes (engine/vector_indexes.h), so that an index
+// made here is the same index `$vectorSearch` uses on dynamodb.<Table> (docs/dynamodb-mapping.md,
+// "Vector indexes"). A VectorIndex becomes an Atlas-form definition: one vector field (the
+// VectorAttribute, read from an L of N), the SearchSchema attributes as filter fields.
+// Internal to api/dynamo.
+
+#include <string>
+#include <vector>
+
+#include "api/dynamo/service_internal.h"
+#include "engine/vector_index_def.h"
+
+namespace amalgam::api::dynamo {
+
+// Parses CreateTable's VectorIndexes (`list`, a JSON array). Errors: kBadValue
+// (ValidationException) naming the member, e.g. "VectorIndexes[0].Dimensions must be between 1
+// and 8192"; Projection types other than ALL are not supported (ValidationException).
+Result<std::vector<engine::VectorIndexDef>> ParseVectorIndexes(const JsonValue& list);
+
+// Creates the parsed indexes on the table's collection. Errors from the engine.
+Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<engine::VectorIndexDef> defs);
+
+// Writes "VectorIndexes": [...] (VectorIndexDescription) when the table has vector indexes.
+void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table);
+
+// The SearchVectors operation.
+Status SearchVectors(OpContext& ctx);
+
+}  // namespace amalgam::api::dynamo
