@@ -195,3 +195,33 @@ def test_errors(ddb, streams):
     with pytest.raises(ClientError) as e:
         streams.get_records(ShardIterator="|".join(parts))
     assert e.value.response["Error"]["Code"] == "ExpiredIteratorException"
+
+
+def test_reading_past_retention_is_trimmed_data_access(start_amalgamd):
+    srv = start_amalgamd("--change-log-retention", "1")
+    ddb = dynamo_client(srv)
+    import boto3
+    streams = boto3.client(
+        "dynamodbstreams", endpoint_url=f"http://127.0.0.1:{srv.ports['dynamo']}", region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    arn = make_table(ddb, "Tbl", "KEYS_ONLY")
+    ddb.put_item(TableName="Tbl", Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    shard = shard_of(streams, arn)
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    seq = streams.get_records(ShardIterator=it)["Records"][0]["dynamodb"]["SequenceNumber"]
+    deadline = time.monotonic() + 10
+    code = None
+    while time.monotonic() < deadline:
+        ddb.put_item(TableName="Tbl", Item={"pk": {"S": "b"}, "sk": {"N": "1"}, "t": {"N": str(time.time())}})
+        try:
+            streams.get_records(ShardIterator=it)
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            break
+        time.sleep(0.2)
+    assert code == "TrimmedDataAccessException"
+    with pytest.raises(ClientError) as e:
+        streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                   SequenceNumber=seq)
+    assert e.value.response["Error"]["Code"] == "TrimmedDataAccessException"
