@@ -6,7 +6,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const {
-  DynamoDBClient, CreateTableCommand, DescribeTableCommand, PutItemCommand, SearchVectorsCommand,
+  DynamoDBClient, CreateTableCommand, DescribeTableCommand, PutItemCommand, SearchVectorsCommand, UpdateTableCommand,
   ResourceNotFoundException,
 } = require('@aws-sdk/client-dynamodb');
 const { MongoClient } = require('mongodb');
@@ -172,6 +172,33 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
       VectorIndexes: [{ IndexName: 'vix1', VectorAttribute: { AttributeName: 'e' }, Dimensions: 0, DistanceFunction: 'COSINE',
         Projection: { ProjectionType: 'ALL' } }],
     })), (e) => e.name === 'ValidationException' && /Dimensions/.test(e.message));
+  });
+
+  it('adds and deletes a vector index with UpdateTable, backfilling existing items', async () => {
+    const u = await client.send(new UpdateTableCommand({
+      TableName: 'Docs',
+      VectorIndexUpdates: [{ Create: { IndexName: 'by_l2_late', VectorAttribute: { AttributeName: 'emb' }, Dimensions: DIMS,
+        DistanceFunction: 'EUCLIDEAN', Projection: { ProjectionType: 'ALL' } } }],
+    }));
+    assert.ok(u.TableDescription.VectorIndexes.some((x) => x.IndexName === 'by_l2_late'));
+    const q = vec();
+    const r = await client.send(new SearchVectorsCommand({
+      TableName: 'Docs', IndexName: 'by_l2_late', SearchVector: q.map((x) => ({ N: String(x) })), TopK: 10,
+    }));
+    checkAgainst(bruteForce('EUCLIDEAN', q, 10), r.SearchResults, 'EUCLIDEAN');
+    await assert.rejects(client.send(new UpdateTableCommand({
+      TableName: 'Docs', VectorIndexUpdates: [{ Delete: { IndexName: 'missing' } }],
+    })), (e) => e instanceof ResourceNotFoundException);
+    await assert.rejects(client.send(new UpdateTableCommand({
+      TableName: 'Docs', VectorIndexUpdates: [{ Create: { IndexName: 'by_cos', VectorAttribute: { AttributeName: 'emb' },
+        Dimensions: DIMS, DistanceFunction: 'COSINE', Projection: { ProjectionType: 'ALL' } } }],
+    })), (e) => e.name === 'ValidationException' && /already exists/.test(e.message));
+    await client.send(new UpdateTableCommand({ TableName: 'Docs', VectorIndexUpdates: [{ Delete: { IndexName: 'by_l2_late' } }] }));
+    const d = await client.send(new DescribeTableCommand({ TableName: 'Docs' }));
+    assert.deepEqual(d.Table.VectorIndexes.map((x) => x.IndexName).sort(), ['by_cos', 'by_dot', 'by_l2']);
+    await assert.rejects(client.send(new SearchVectorsCommand({
+      TableName: 'Docs', IndexName: 'by_l2_late', SearchVector: q.map((x) => ({ N: String(x) })), TopK: 1,
+    })), (e) => e instanceof ResourceNotFoundException);
   });
 
   it('serves $vectorSearch on dynamodb.<Table> from the same index', async () => {

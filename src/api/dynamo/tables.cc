@@ -621,8 +621,13 @@ Status UpdateTable(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* sse, params.Object("SSESpecification"));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> table_class, params.String("TableClass"));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> protection, params.Bool("DeletionProtectionEnabled"));
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* vector_updates_json, params.Array("VectorIndexUpdates"));
+  std::optional<VectorIndexUpdates> vector_updates;
+  if (vector_updates_json != nullptr) {
+    AMALGAM_ASSIGN_OR_RETURN(vector_updates, ParseVectorIndexUpdates(ctx, meta.name, *vector_updates_json));
+  }
   if (!billing_given && tp == nullptr && gsi_updates == nullptr && stream == nullptr && sse == nullptr &&
-      !table_class && !protection && !params.Has("ReplicaUpdates")) {
+      !table_class && !protection && !params.Has("ReplicaUpdates") && !vector_updates) {
     return Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
                       "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
   }
@@ -783,6 +788,7 @@ Status UpdateTable(OpContext& ctx) {
     }
     meta.indexes.push_back(*to_create);
   }
+  if (vector_updates) AMALGAM_RETURN_IF_ERROR(ApplyVectorIndexUpdates(ctx, meta.name, std::move(*vector_updates)));
   catalog::CollectionPtr info = engine.catalog().Find(kDynamoDb, meta.name);
   if (info == nullptr) return Status(ErrorCode::kNamespaceNotFound, "Requested resource not found");
   bson::Document options = CollectionOptions(meta, info->options.view());

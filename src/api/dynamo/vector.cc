@@ -163,6 +163,50 @@ Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<e
   return Status::OK();
 }
 
+Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_view table, const JsonValue& list) {
+  VectorIndexUpdates out;
+  if (list.Size() == 0) return Validation("VectorIndexUpdates must not be empty");
+  std::vector<engine::VectorIndexInfo> existing = ctx.state.engine.vectors().List(kDynamoDb, table);
+  auto exists = [&](std::string_view name) {
+    return std::any_of(existing.begin(), existing.end(), [&](const engine::VectorIndexInfo& x) { return x.name == name; });
+  };
+  std::set<std::string> touched;
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    std::string where = "VectorIndexUpdates[" + std::to_string(i) + "]";
+    const JsonValue& u = list[i];
+    if (!u.IsObject()) return Bad(where, "must be an object");
+    const JsonValue* create = Member(u, "Create");
+    const JsonValue* del = Member(u, "Delete");
+    if ((create == nullptr) == (del == nullptr)) return Bad(where, "must contain exactly one of Create or Delete");
+    if (create != nullptr) {
+      AMALGAM_ASSIGN_OR_RETURN(engine::VectorIndexDef def, ParseOne(*create, where + ".Create"));
+      if (!touched.insert(def.name).second || exists(def.name)) {
+        return Validation("One or more parameter values were invalid: Vector index " + def.name + " already exists");
+      }
+      out.create.push_back(std::move(def));
+    } else {
+      const JsonValue* name = del->IsObject() ? Member(*del, "IndexName") : nullptr;
+      if (name == nullptr || !name->IsString()) return Bad(where + ".Delete.IndexName", "is required and must be a string");
+      std::string n(AsView(*name));
+      if (!exists(n)) {
+        return Status(ErrorCode::kIndexNotFound, "Requested resource not found: Vector index " + n + " not found on table " +
+                                                     std::string(table));
+      }
+      if (!touched.insert(n).second) return Validation("One or more parameter values were invalid: Vector index " + n +
+                                                       " appears more than once in VectorIndexUpdates");
+      out.drop.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+Status ApplyVectorIndexUpdates(OpContext& ctx, std::string_view table, VectorIndexUpdates updates) {
+  for (const std::string& name : updates.drop) {
+    AMALGAM_RETURN_IF_ERROR(ctx.state.engine.vectors().Drop(kDynamoDb, table, name));
+  }
+  return CreateVectorIndexes(ctx, table, std::move(updates.create));
+}
+
 void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
   std::vector<engine::VectorIndexInfo> list = ctx.state.engine.vectors().List(kDynamoDb, table);
   if (list.empty()) return;

@@ -22,6 +22,19 @@ Result<std::vector<engine::VectorIndexDef>> ParseVectorIndexes(const JsonValue& 
 // Creates the parsed indexes on the table's collection. Errors from the engine.
 Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<engine::VectorIndexDef> defs);
 
+// UpdateTable's VectorIndexUpdates, parsed and checked against the table's current indexes
+// before anything is changed.
+struct VectorIndexUpdates {
+  std::vector<engine::VectorIndexDef> create;
+  std::vector<std::string> drop;
+};
+// Errors: kBadValue for a malformed element (each needs exactly one of Create / Delete), an
+// index name already taken (by an existing or another new index), or the same index deleted
+// twice; kIndexNotFound (ResourceNotFoundException) for deleting an unknown index.
+Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_view table, const JsonValue& list);
+// Drops, then creates (building over the existing items in the background).
+Status ApplyVectorIndexUpdates(OpContext& ctx, std::string_view table, VectorIndexUpdates updates);
+
 // Writes "VectorIndexes": [...] (VectorIndexDescription) when the table has vector indexes.
 void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table);
 
