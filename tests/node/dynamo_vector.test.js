@@ -201,6 +201,42 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
     })), (e) => e instanceof ResourceNotFoundException);
   });
 
+  it('keeps HASH search attributes and the index projection', async () => {
+    await client.send(new CreateTableCommand({
+      TableName: 'Tenants', BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'tenant', AttributeType: 'S' }],
+      VectorIndexes: [{
+        IndexName: 'by_tenant', VectorAttribute: { AttributeName: 'emb' }, Dimensions: DIMS, DistanceFunction: 'EUCLIDEAN',
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title'] },
+        SearchSchema: [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' }],
+      }],
+    }));
+    const rows = [];
+    for (let i = 0; i < 40; i++) {
+      const row = { id: `t${i}`, v: vec(), tenant: i % 2 ? 'a' : 'b' };
+      rows.push(row);
+      await client.send(new PutItemCommand({ TableName: 'Tenants', Item: {
+        pk: { S: row.id }, emb: L(row.v), tenant: { S: row.tenant }, title: { S: `doc ${i}` }, secret: { S: 'x' },
+      } }));
+    }
+    const d = await client.send(new DescribeTableCommand({ TableName: 'Tenants' }));
+    assert.deepEqual(d.Table.VectorIndexes[0].SearchSchema, [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' }]);
+    assert.deepEqual(d.Table.VectorIndexes[0].Projection, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title'] });
+    const q = vec();
+    const sv = q.map((x) => ({ N: String(x) }));
+    await assert.rejects(client.send(new SearchVectorsCommand({ TableName: 'Tenants', IndexName: 'by_tenant', SearchVector: sv, TopK: 3 })),
+      (e) => e.name === 'ValidationException' && /HASH/.test(e.message));
+    const r = await client.send(new SearchVectorsCommand({
+      TableName: 'Tenants', IndexName: 'by_tenant', SearchVector: sv, TopK: 3,
+      SearchConditionExpression: 'tenant = :t', ExpressionAttributeValues: { ':t': { S: 'a' } },
+    }));
+    const expected = rows.filter((x) => x.tenant === 'a')
+      .map((x) => ({ id: x.id, score: SCORE.EUCLIDEAN(q, x.v) })).sort((a, b) => a.score - b.score).slice(0, 3);
+    assert.deepEqual(r.SearchResults.map((x) => x.Item.pk.S), expected.map((e) => e.id));
+    for (const res of r.SearchResults) assert.deepEqual(Object.keys(res.Item).sort(), ['pk', 'tenant', 'title']);
+  });
+
   it('serves $vectorSearch on dynamodb.<Table> from the same index', async () => {
     const q = vec();
     const docs = await mongo.db('dynamodb').collection('Docs').aggregate([

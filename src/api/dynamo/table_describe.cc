@@ -233,7 +233,7 @@ Status WriteTableDescription(OpContext& ctx, const Table& table, std::string_vie
   }
   WriteKey(w, "DeletionProtectionEnabled");
   w.Bool(m.deletion_protection);
-  WriteVectorIndexDescriptions(ctx, m.name);
+  WriteVectorIndexDescriptions(ctx, m);
   w.EndObject();
   return Status::OK();
 }

@@ -89,6 +89,13 @@ const SecondaryIndex* TableMeta::FindIndex(std::string_view index_name) const {
   return nullptr;
 }
 
+const VectorIndexMeta* TableMeta::FindVectorIndex(std::string_view index_name) const {
+  for (const VectorIndexMeta& v : vector_indexes) {
+    if (v.name == index_name) return &v;
+  }
+  return nullptr;
+}
+
 char TableMeta::AttributeType(std::string_view attr) const {
   for (const auto& [name, type] : attribute_definitions) {
     if (name == attr) return type;
@@ -152,6 +159,23 @@ bson::Document EncodeTableMeta(const TableMeta& m) {
   b.AppendDouble("lastIncrease", m.last_increase_time);
   b.AppendDouble("lastDecrease", m.last_decrease_time);
   b.AppendString("tableId", m.table_id);
+  if (!m.vector_indexes.empty()) {
+    b.StartArray("vectorIndexes");
+    bson::ArrayBuilder a(b);
+    for (const VectorIndexMeta& v : m.vector_indexes) {
+      b.StartDocument(a.Next()).AppendString("name", v.name).AppendString("projection", v.projection);
+      b.StartArray("hash");
+      bson::ArrayBuilder ha(b);
+      for (const std::string& attr : v.hash) b.AppendString(ha.Next(), attr);
+      b.EndArray();
+      b.StartArray("nonKey");
+      bson::ArrayBuilder na(b);
+      for (const std::string& attr : v.non_key) b.AppendString(na.Next(), attr);
+      b.EndArray();
+      b.EndDocument();
+    }
+    b.EndArray();
+  }
   return std::move(b).Finish();
 }
 
@@ -218,6 +242,26 @@ Result<std::optional<TableMeta>> DecodeTableMeta(bson::DocView options) {
   m.last_increase_time = Double(d, "lastIncrease");
   m.last_decrease_time = Double(d, "lastDecrease");
   m.table_id = Str(d, "tableId");
+  bson::Value vectors = d.Get("vectorIndexes");
+  if (vectors.type() == BsonType::kArray) {
+    for (const bson::Element& e : vectors.AsDocument()) {
+      if (e.value.type() != BsonType::kDocument) return Corrupt("vectorIndexes");
+      bson::DocView vd = e.value.AsDocument();
+      VectorIndexMeta v;
+      v.name = Str(vd, "name");
+      v.projection = Str(vd, "projection");
+      for (const char* field : {"hash", "nonKey"}) {
+        bson::Value list = vd.Get(field);
+        if (list.type() != BsonType::kArray) continue;
+        for (const bson::Element& a : list.AsDocument()) {
+          if (a.value.type() == BsonType::kString) {
+            (field[0] == 'h' ? v.hash : v.non_key).emplace_back(a.value.AsString());
+          }
+        }
+      }
+      m.vector_indexes.push_back(std::move(v));
+    }
+  }
   return std::optional<TableMeta>(std::move(m));
 }
 

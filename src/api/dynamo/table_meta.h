@@ -35,6 +35,17 @@ struct SecondaryIndex {
   Throughput throughput;  // GSIs of PROVISIONED tables
 };
 
+// What a DynamoDB vector index has beyond its engine definition (engine/vector_indexes.h keeps
+// the vector attribute, dimensions, distance and filter attributes): which SearchSchema
+// attributes are HASH, and the Projection. An engine index without one (made by the MongoDB
+// face) reads as all INLINE_FILTER, projection ALL.
+struct VectorIndexMeta {
+  std::string name;
+  std::vector<std::string> hash;   // SearchSchema attributes of type HASH
+  std::string projection = "ALL";  // ALL / KEYS_ONLY / INCLUDE
+  std::vector<std::string> non_key;
+};
+
 struct TableMeta {
   std::string name;
   KeySchema key;
@@ -58,8 +69,10 @@ struct TableMeta {
   double last_increase_time = 0;
   double last_decrease_time = 0;
   std::string table_id;  // UUID text
+  std::vector<VectorIndexMeta> vector_indexes;
 
   const SecondaryIndex* FindIndex(std::string_view index_name) const;
+  const VectorIndexMeta* FindVectorIndex(std::string_view index_name) const;
   // The declared type of attribute `attr` ('S'/'N'/'B'), or 0.
   char AttributeType(std::string_view attr) const;
   bool IsKeyAttribute(std::string_view attr) const { return key.IsKeyAttribute(attr); }

@@ -478,14 +478,15 @@ Status CreateTable(OpContext& ctx) {
     return Validation(Invalid("Number of LocalSecondaryIndexes exceeds per-table limit of " + std::to_string(kMaxLsis)));
   }
   // VectorIndexes (vector.h): SearchSchema attributes may be declared in AttributeDefinitions.
-  std::vector<engine::VectorIndexDef> vector_indexes;
+  std::vector<ParsedVectorIndex> vector_indexes;
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* vector_list, params.Array("VectorIndexes"));
   if (vector_list != nullptr) {
     AMALGAM_ASSIGN_OR_RETURN(vector_indexes, ParseVectorIndexes(*vector_list));
-    for (const engine::VectorIndexDef& def : vector_indexes) {
-      for (const std::string& p : def.filter_paths) {
+    for (const ParsedVectorIndex& v : vector_indexes) {
+      for (const std::string& p : v.def.filter_paths) {
         if (meta.AttributeType(p) != 0) used.insert(p);
       }
+      meta.vector_indexes.push_back(v.meta);
     }
   }
   if (used.size() != meta.attribute_definitions.size()) {
@@ -788,7 +789,7 @@ Status UpdateTable(OpContext& ctx) {
     }
     meta.indexes.push_back(*to_create);
   }
-  if (vector_updates) AMALGAM_RETURN_IF_ERROR(ApplyVectorIndexUpdates(ctx, meta.name, std::move(*vector_updates)));
+  if (vector_updates) AMALGAM_RETURN_IF_ERROR(ApplyVectorIndexUpdates(ctx, &meta, std::move(*vector_updates)));
   catalog::CollectionPtr info = engine.catalog().Find(kDynamoDb, meta.name);
   if (info == nullptr) return Status(ErrorCode::kNamespaceNotFound, "Requested resource not found");
   bson::Document options = CollectionOptions(meta, info->options.view());

@@ -43,7 +43,8 @@ const JsonValue* Member(const JsonValue& obj, const char* name) {
   return it == obj.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
 }
 
-Result<engine::VectorIndexDef> ParseOne(const JsonValue& v, const std::string& where) {
+Result<ParsedVectorIndex> ParseOne(const JsonValue& v, const std::string& where) {
+  ParsedVectorIndex out;
   if (!v.IsObject()) return Bad(where, "must be an object");
   const JsonValue* name = Member(v, "IndexName");
   if (name == nullptr || !name->IsString()) return Bad(where + ".IndexName", "is required and must be a string");
@@ -71,9 +72,19 @@ Result<engine::VectorIndexDef> ParseOne(const JsonValue& v, const std::string& w
   const JsonValue* proj = Member(v, "Projection");
   if (proj == nullptr || !proj->IsObject()) return Bad(where + ".Projection", "is required");
   const JsonValue* ptype = Member(*proj, "ProjectionType");
-  if (ptype != nullptr && (!ptype->IsString() || AsView(*ptype) != "ALL")) {
-    return Bad(where + ".Projection.ProjectionType",
-               "is not supported: only ALL is (SearchVectors returns whole items, narrowed by ProjectionExpression)");
+  out.meta.projection = ptype != nullptr && ptype->IsString() ? std::string(AsView(*ptype)) : "ALL";
+  if (out.meta.projection != "ALL" && out.meta.projection != "KEYS_ONLY" && out.meta.projection != "INCLUDE") {
+    return Bad(where + ".Projection.ProjectionType", "must be one of [ALL, KEYS_ONLY, INCLUDE]");
+  }
+  if (const JsonValue* nk = Member(*proj, "NonKeyAttributes")) {
+    if (!nk->IsArray()) return Bad(where + ".Projection.NonKeyAttributes", "must be a list");
+    for (const JsonValue& a : nk->GetArray()) {
+      if (!a.IsString()) return Bad(where + ".Projection.NonKeyAttributes", "must be a list of strings");
+      out.meta.non_key.emplace_back(AsView(a));
+    }
+  }
+  if ((out.meta.projection == "INCLUDE") != !out.meta.non_key.empty()) {
+    return Bad(where + ".Projection.NonKeyAttributes", "must be given (non-empty) exactly when ProjectionType is INCLUDE");
   }
   bson::Builder b;
   b.StartArray("fields");
@@ -98,13 +109,16 @@ Result<engine::VectorIndexDef> ParseOne(const JsonValue& v, const std::string& w
       std::string fp(AsView(*an));
       if (fp.find('.') != std::string::npos || fp[0] == '$') return Bad(ew + ".AttributeName", "cannot contain '.' or start with '$'");
       b.StartDocument(std::to_string(i++)).AppendString("type", "filter").AppendString("path", fp).EndDocument();
+      if (AsView(*t) == "HASH") out.meta.hash.push_back(fp);
     }
   }
   b.EndArray();
   bson::Document definition = std::move(b).Finish();
   Result<engine::VectorIndexDef> def = engine::ParseAtlasVectorDefinition(AsView(*name), definition.view());
   if (!def.ok()) return Bad(where, "is invalid: " + std::string(def.status().message()));
-  return def;
+  out.def = std::move(*def);
+  out.meta.name = out.def.name;
+  return out;
 }
 
 // DynamoDB's score: COSINE distance 1 - cos (0..2), EUCLIDEAN distance, DOT_PRODUCT the dot
@@ -142,22 +156,22 @@ class ConditionFilter : public engine::VectorDocFilter {
 
 }  // namespace
 
-Result<std::vector<engine::VectorIndexDef>> ParseVectorIndexes(const JsonValue& list) {
-  std::vector<engine::VectorIndexDef> out;
+Result<std::vector<ParsedVectorIndex>> ParseVectorIndexes(const JsonValue& list) {
+  std::vector<ParsedVectorIndex> out;
   std::set<std::string> names;
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
-    AMALGAM_ASSIGN_OR_RETURN(engine::VectorIndexDef def, ParseOne(list[i], "VectorIndexes[" + std::to_string(i) + "]"));
-    if (!names.insert(def.name).second) {
-      return Validation("One or more parameter values were invalid: Duplicate index name: " + def.name);
+    AMALGAM_ASSIGN_OR_RETURN(ParsedVectorIndex p, ParseOne(list[i], "VectorIndexes[" + std::to_string(i) + "]"));
+    if (!names.insert(p.def.name).second) {
+      return Validation("One or more parameter values were invalid: Duplicate index name: " + p.def.name);
     }
-    out.push_back(std::move(def));
+    out.push_back(std::move(p));
   }
   return out;
 }
 
-Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<engine::VectorIndexDef> defs) {
-  for (engine::VectorIndexDef& def : defs) {
-    Result<engine::VectorIndexInfo> made = ctx.state.engine.vectors().Create(kDynamoDb, table, std::move(def));
+Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<ParsedVectorIndex> indexes) {
+  for (ParsedVectorIndex& p : indexes) {
+    Result<engine::VectorIndexInfo> made = ctx.state.engine.vectors().Create(kDynamoDb, table, std::move(p.def));
     if (!made.ok()) return made.status();
   }
   return Status::OK();
@@ -179,11 +193,11 @@ Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_v
     const JsonValue* del = Member(u, "Delete");
     if ((create == nullptr) == (del == nullptr)) return Bad(where, "must contain exactly one of Create or Delete");
     if (create != nullptr) {
-      AMALGAM_ASSIGN_OR_RETURN(engine::VectorIndexDef def, ParseOne(*create, where + ".Create"));
-      if (!touched.insert(def.name).second || exists(def.name)) {
-        return Validation("One or more parameter values were invalid: Vector index " + def.name + " already exists");
+      AMALGAM_ASSIGN_OR_RETURN(ParsedVectorIndex p, ParseOne(*create, where + ".Create"));
+      if (!touched.insert(p.def.name).second || exists(p.def.name)) {
+        return Validation("One or more parameter values were invalid: Vector index " + p.def.name + " already exists");
       }
-      out.create.push_back(std::move(def));
+      out.create.push_back(std::move(p));
     } else {
       const JsonValue* name = del->IsObject() ? Member(*del, "IndexName") : nullptr;
       if (name == nullptr || !name->IsString()) return Bad(where + ".Delete.IndexName", "is required and must be a string");
@@ -200,14 +214,20 @@ Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_v
   return out;
 }
 
-Status ApplyVectorIndexUpdates(OpContext& ctx, std::string_view table, VectorIndexUpdates updates) {
+Status ApplyVectorIndexUpdates(OpContext& ctx, TableMeta* meta, VectorIndexUpdates updates) {
   for (const std::string& name : updates.drop) {
-    AMALGAM_RETURN_IF_ERROR(ctx.state.engine.vectors().Drop(kDynamoDb, table, name));
+    AMALGAM_RETURN_IF_ERROR(ctx.state.engine.vectors().Drop(kDynamoDb, meta->name, name));
+    std::erase_if(meta->vector_indexes, [&](const VectorIndexMeta& v) { return v.name == name; });
   }
-  return CreateVectorIndexes(ctx, table, std::move(updates.create));
+  for (const ParsedVectorIndex& p : updates.create) {
+    std::erase_if(meta->vector_indexes, [&](const VectorIndexMeta& v) { return v.name == p.meta.name; });
+    meta->vector_indexes.push_back(p.meta);
+  }
+  return CreateVectorIndexes(ctx, meta->name, std::move(updates.create));
 }
 
-void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
+void WriteVectorIndexDescriptions(OpContext& ctx, const TableMeta& meta) {
+  std::string_view table = meta.name;
   std::vector<engine::VectorIndexInfo> list = ctx.state.engine.vectors().List(kDynamoDb, table);
   if (list.empty()) return;
   JsonWriter& w = ctx.out;
@@ -216,6 +236,9 @@ void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
   for (const engine::VectorIndexInfo& ix : list) {
     if (ix.def.vectors.empty()) continue;
     const engine::VectorFieldDef& f = ix.def.vectors.front();
+    static const VectorIndexMeta kDefaultMeta;
+    const VectorIndexMeta* vm = meta.FindVectorIndex(ix.name);
+    if (vm == nullptr) vm = &kDefaultMeta;
     w.StartObject();
     WriteKey(w, "IndexName");
     WriteString(w, ix.name);
@@ -227,7 +250,8 @@ void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
         WriteKey(w, "AttributeName");
         WriteString(w, p);
         WriteKey(w, "SearchSchemaElementType");
-        WriteString(w, "INLINE_FILTER");
+        bool hash = std::find(vm->hash.begin(), vm->hash.end(), p) != vm->hash.end();
+        WriteString(w, hash ? "HASH" : "INLINE_FILTER");
         w.EndObject();
       }
       w.EndArray();
@@ -235,7 +259,13 @@ void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table) {
     WriteKey(w, "Projection");
     w.StartObject();
     WriteKey(w, "ProjectionType");
-    WriteString(w, "ALL");
+    WriteString(w, vm->projection);
+    if (!vm->non_key.empty()) {
+      WriteKey(w, "NonKeyAttributes");
+      w.StartArray();
+      for (const std::string& a : vm->non_key) WriteString(w, a);
+      w.EndArray();
+    }
     w.EndObject();
     WriteKey(w, "VectorAttribute");
     w.StartObject();
@@ -321,6 +351,17 @@ Status SearchVectors(OpContext& ctx) {
     }
     condition = std::move(c);
   }
+  const VectorIndexMeta* vm = table.meta->FindVectorIndex(def->name);
+  if (vm != nullptr) {
+    std::set<std::string> used;
+    if (condition) model::CollectConditionAttributes(*condition, &used);
+    for (const std::string& h : vm->hash) {
+      if (used.count(h) == 0) {
+        return Validation("SearchConditionExpression must provide a value for " + h +
+                          ", the HASH attribute of the SearchSchema of vector index " + def->name);
+      }
+    }
+  }
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<model::DocumentPath>> projection, ReadProjection(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
 
@@ -344,6 +385,16 @@ Status SearchVectors(OpContext& ctx) {
     std::optional<std::vector<float>> v = engine::ExtractVector(m.doc.view(), field.path, field.dims, field.metric);
     if (!v) continue;  // the engine only returns documents with a usable vector
     model::Item item = model::ItemFromBson(table.meta->key, m.doc.view());
+    if (vm != nullptr && vm->projection != "ALL") {
+      // The index's projection: the table's key and the HASH attributes (KEYS_ONLY), plus the
+      // NonKeyAttributes (INCLUDE).
+      std::erase_if(item, [&](const auto& kv) {
+        const std::string& a = kv.first;
+        return !table.meta->IsKeyAttribute(a) &&
+               std::find(vm->hash.begin(), vm->hash.end(), a) == vm->hash.end() &&
+               std::find(vm->non_key.begin(), vm->non_key.end(), a) == vm->non_key.end();
+      });
+    }
     if (projection) item = model::ApplyProjection(item, *projection);
     w.StartObject();
     WriteKey(w, "Item");

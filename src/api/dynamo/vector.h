@@ -14,29 +14,36 @@
 
 namespace amalgam::api::dynamo {
 
+// One VectorIndex of a request: the engine definition and what TableMeta keeps besides.
+struct ParsedVectorIndex {
+  engine::VectorIndexDef def;
+  VectorIndexMeta meta;
+};
+
 // Parses CreateTable's VectorIndexes (`list`, a JSON array). Errors: kBadValue
 // (ValidationException) naming the member, e.g. "VectorIndexes[0].Dimensions must be between 1
-// and 8192"; Projection types other than ALL are not supported (ValidationException).
-Result<std::vector<engine::VectorIndexDef>> ParseVectorIndexes(const JsonValue& list);
+// and 8192".
+Result<std::vector<ParsedVectorIndex>> ParseVectorIndexes(const JsonValue& list);
 
 // Creates the parsed indexes on the table's collection. Errors from the engine.
-Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<engine::VectorIndexDef> defs);
+Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<ParsedVectorIndex> indexes);
 
 // UpdateTable's VectorIndexUpdates, parsed and checked against the table's current indexes
 // before anything is changed.
 struct VectorIndexUpdates {
-  std::vector<engine::VectorIndexDef> create;
+  std::vector<ParsedVectorIndex> create;
   std::vector<std::string> drop;
 };
 // Errors: kBadValue for a malformed element (each needs exactly one of Create / Delete), an
 // index name already taken (by an existing or another new index), or the same index deleted
 // twice; kIndexNotFound (ResourceNotFoundException) for deleting an unknown index.
 Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_view table, const JsonValue& list);
-// Drops, then creates (building over the existing items in the background).
-Status ApplyVectorIndexUpdates(OpContext& ctx, std::string_view table, VectorIndexUpdates updates);
+// Drops, then creates (building over the existing items in the background), and records the
+// change in *meta (which the caller saves).
+Status ApplyVectorIndexUpdates(OpContext& ctx, TableMeta* meta, VectorIndexUpdates updates);
 
 // Writes "VectorIndexes": [...] (VectorIndexDescription) when the table has vector indexes.
-void WriteVectorIndexDescriptions(OpContext& ctx, std::string_view table);
+void WriteVectorIndexDescriptions(OpContext& ctx, const TableMeta& meta);
 
 // The SearchVectors operation.
 Status SearchVectors(OpContext& ctx);
