@@ -279,8 +279,10 @@ void WriteVectorIndexDescriptions(OpContext& ctx, const TableMeta& meta) {
     bool ready = ix.status == engine::VectorIndexStatus::kReady;
     WriteKey(w, "IndexStatus");
     WriteString(w, ready ? "ACTIVE" : "CREATING");
-    WriteKey(w, "Backfilling");
-    w.Bool(!ready);
+    if (!ready) {  // reported while the engine builds the index over existing items (absent after)
+      WriteKey(w, "Backfilling");
+      w.Bool(true);
+    }
     WriteKey(w, "IndexSizeBytes");
     w.Int64(static_cast<int64_t>(ix.memory_bytes));
     WriteKey(w, "ItemCount");
