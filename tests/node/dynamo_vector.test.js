@@ -172,6 +172,14 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
       VectorIndexes: [{ IndexName: 'vix1', VectorAttribute: { AttributeName: 'e' }, Dimensions: 0, DistanceFunction: 'COSINE',
         Projection: { ProjectionType: 'ALL' } }],
     })), (e) => e.name === 'ValidationException' && /Dimensions/.test(e.message));
+    await assert.rejects(client.send(new CreateTableCommand({
+      TableName: 'Bad', BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      VectorIndexes: [{ IndexName: 'vix1', VectorAttribute: { AttributeName: 'e' }, Dimensions: 4, DistanceFunction: 'COSINE',
+        Projection: { ProjectionType: 'ALL' }, SearchSchema: [{ AttributeName: 'undeclared', SearchSchemaElementType: 'INLINE_FILTER' }] }],
+    })), (e) => e.name === 'ValidationException' && e.message === 'One element in SearchSchema is not defined in attribute definitions');
+    await assert.rejects(client.send(new SearchVectorsCommand({ TableName: 'Docs', IndexName: 'by_cos', SearchVector: q, TopK: 101 })),
+      (e) => e.name === 'ValidationException' && e.message === 'Provided TopK value is out of valid range');
   });
 
   it('adds and deletes a vector index with UpdateTable, backfilling existing items', async () => {

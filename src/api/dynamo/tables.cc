@@ -482,10 +482,9 @@ Status CreateTable(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* vector_list, params.Array("VectorIndexes"));
   if (vector_list != nullptr) {
     AMALGAM_ASSIGN_OR_RETURN(vector_indexes, ParseVectorIndexes(*vector_list));
+    AMALGAM_RETURN_IF_ERROR(CheckSearchSchemaDefined(vector_indexes, {}, &meta));
     for (const ParsedVectorIndex& v : vector_indexes) {
-      for (const std::string& p : v.def.filter_paths) {
-        if (meta.AttributeType(p) != 0) used.insert(p);
-      }
+      used.insert(v.def.filter_paths.begin(), v.def.filter_paths.end());
       meta.vector_indexes.push_back(v.meta);
     }
   }
@@ -626,6 +625,7 @@ Status UpdateTable(OpContext& ctx) {
   std::optional<VectorIndexUpdates> vector_updates;
   if (vector_updates_json != nullptr) {
     AMALGAM_ASSIGN_OR_RETURN(vector_updates, ParseVectorIndexUpdates(ctx, meta.name, *vector_updates_json));
+    AMALGAM_RETURN_IF_ERROR(CheckSearchSchemaDefined(vector_updates->create, new_defs, &meta));
   }
   if (!billing_given && tp == nullptr && gsi_updates == nullptr && stream == nullptr && sse == nullptr &&
       !table_class && !protection && !params.Has("ReplicaUpdates") && !vector_updates) {

@@ -17,6 +17,8 @@ namespace {
 
 using index::VectorMetric;
 
+constexpr int64_t kMaxTopK = 100;  // DynamoDB's limit
+
 std::string_view SimilarityName(std::string_view distance) {
   if (distance == "COSINE") return "cosine";
   if (distance == "EUCLIDEAN") return "euclidean";
@@ -169,6 +171,25 @@ Result<std::vector<ParsedVectorIndex>> ParseVectorIndexes(const JsonValue& list)
   return out;
 }
 
+Status CheckSearchSchemaDefined(const std::vector<ParsedVectorIndex>& indexes,
+                                const std::vector<std::pair<std::string, char>>& new_defs, TableMeta* meta) {
+  for (const ParsedVectorIndex& p : indexes) {
+    for (const std::string& attr : p.def.filter_paths) {
+      auto given = std::find_if(new_defs.begin(), new_defs.end(), [&](const auto& d) { return d.first == attr; });
+      char existing = meta->AttributeType(attr);
+      if (existing != 0 && given != new_defs.end() && given->second != existing) {
+        return Validation("One or more parameter values were invalid: Cannot change the type of an existing attribute: " + attr);
+      }
+      if (existing != 0) continue;
+      if (given == new_defs.end()) {
+        return Validation("One element in SearchSchema is not defined in attribute definitions");
+      }
+      meta->attribute_definitions.push_back(*given);
+    }
+  }
+  return Status::OK();
+}
+
 Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<ParsedVectorIndex> indexes) {
   for (ParsedVectorIndex& p : indexes) {
     Result<engine::VectorIndexInfo> made = ctx.state.engine.vectors().Create(kDynamoDb, table, std::move(p.def));
@@ -306,10 +327,9 @@ Status SearchVectors(OpContext& ctx) {
   if (search_vector == nullptr) errors.AddNull("searchVector");
   if (!top_k) {
     errors.AddNull("topK");
-  } else if (*top_k < 1 || *top_k > 1000) {
-    errors.AddValue(std::to_string(*top_k), "topK", "Member must have value between 1 and 1000");
   }
   AMALGAM_RETURN_IF_ERROR(errors.ToStatus());
+  if (*top_k < 1 || *top_k > kMaxTopK) return Validation("Provided TopK value is out of valid range");
 
   AMALGAM_ASSIGN_OR_RETURN(Table table, ctx.state.tables.Open(ctx.state.engine, *table_name, /*detailed=*/true));
   std::optional<engine::VectorIndexDef> def =
@@ -354,6 +374,9 @@ Status SearchVectors(OpContext& ctx) {
     condition = std::move(c);
   }
   const VectorIndexMeta* vm = table.meta->FindVectorIndex(def->name);
+  if (vm != nullptr && !vm->hash.empty() && !condition) {
+    return Validation("SearchConditionExpression must be provided when SearchSchema has a HASH key");
+  }
   if (vm != nullptr) {
     std::set<std::string> used;
     if (condition) model::CollectConditionAttributes(*condition, &used);

@@ -25,6 +25,13 @@ struct ParsedVectorIndex {
 // and 8192".
 Result<std::vector<ParsedVectorIndex>> ParseVectorIndexes(const JsonValue& list);
 
+// Checks that every SearchSchema attribute of `indexes` is declared in the table's
+// AttributeDefinitions or in `new_defs` (UpdateTable's), and adds those of `new_defs` it uses to
+// meta->attribute_definitions. Errors: kBadValue "One element in SearchSchema is not defined in
+// attribute definitions", or a type conflict with an existing definition.
+Status CheckSearchSchemaDefined(const std::vector<ParsedVectorIndex>& indexes,
+                                const std::vector<std::pair<std::string, char>>& new_defs, TableMeta* meta);
+
 // Creates the parsed indexes on the table's collection. Errors from the engine.
 Status CreateVectorIndexes(OpContext& ctx, std::string_view table, std::vector<ParsedVectorIndex> indexes);
 
