@@ -139,6 +139,12 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
       ExpressionAttributeValues: { ':c': { S: 'blue' } }, ProjectionExpression: 'pk, color',
     }));
     checkAgainst(bruteForce('EUCLIDEAN', q, 7, (it) => it.color === 'blue'), r.SearchResults, 'EUCLIDEAN');
+    assert.equal(r.ConsumedCapacity, undefined);
+    const c = await client.send(new SearchVectorsCommand({
+      TableName: 'Docs', IndexName: 'by_l2', SearchVector: q.map((x) => ({ N: String(x) })), TopK: 2,
+      ReturnConsumedCapacity: 'TOTAL',
+    }));
+    assert.ok(c.ConsumedCapacity.VectorSearchRequestBytes > 0);
     for (const res of r.SearchResults) assert.deepEqual(Object.keys(res.Item).sort(), ['color', 'pk']);
   });
 

@@ -358,6 +358,7 @@ Status SearchVectors(OpContext& ctx) {
                       " has " + std::to_string(field.dims));
   }
 
+  AMALGAM_ASSIGN_OR_RETURN(CapacityMode capacity, ReadCapacityMode(params));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   std::optional<model::Condition> condition;
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> cond_text, params.String("SearchConditionExpression"));
@@ -399,8 +400,13 @@ Status SearchVectors(OpContext& ctx) {
   query.limit = static_cast<size_t>(*top_k);
   query.num_candidates = std::max<size_t>(query.limit * 10, 100);
   query.filter = filter ? &*filter : nullptr;
+  engine::VectorSearchStats stats;
   AMALGAM_ASSIGN_OR_RETURN(std::vector<engine::VectorMatch> matches,
-                           ctx.state.engine.vectors().Search(kDynamoDb, table.meta->name, query));
+                           ctx.state.engine.vectors().Search(kDynamoDb, table.meta->name, query, &stats));
+  // VectorSearchRequestBytes "scales with the size of the vector data the search examines and
+  // returns" (DynamoDB's formula is not published): here the float32 vectors the search scored
+  // (the candidate list and the unapplied changes) plus the returned items' sizes.
+  double request_bytes = static_cast<double>((query.num_candidates + stats.pending_changes) * field.dims * 4);
 
   JsonWriter& w = ctx.out;
   w.StartObject();
@@ -421,6 +427,7 @@ Status SearchVectors(OpContext& ctx) {
       });
     }
     if (projection) item = model::ApplyProjection(item, *projection);
+    request_bytes += static_cast<double>(model::ItemSize(item));
     w.StartObject();
     WriteKey(w, "Item");
     model::WriteItem(item, w);
@@ -429,6 +436,13 @@ Status SearchVectors(OpContext& ctx) {
     w.EndObject();
   }
   w.EndArray();
+  if (capacity != CapacityMode::kNone) {
+    WriteKey(w, "ConsumedCapacity");
+    w.StartObject();
+    WriteKey(w, "VectorSearchRequestBytes");
+    w.Double(request_bytes);
+    w.EndObject();
+  }
   w.EndObject();
   return Status::OK();
 }
