@@ -22,6 +22,9 @@
 //            COMMIT. Compared with update: the cost of a transaction (issue 4: <= 3x one update).
 //   txn10rt  the same transaction with one round trip per update (10 updateOne / 10 UPDATEs).
 //   insert   a new document with a fresh id (same collection/table, so the index is maintained).
+//   group    not a cell: a $match+$group over --group-docs (default 1,000,000) bulk-loaded
+//            documents against the same GROUP BY on PostgreSQL JSONB, --group-reps times each
+//            (see "group" below); runs first, and alone when it is the only operation.
 // Document: {_id: int64, k: int64, n: int32, s: string(16), pad: string(130)}: 200 bytes of
 // BSON; in PostgreSQL the id column plus the same fields as JSONB.
 //
@@ -31,6 +34,7 @@
 // Usage: mongo_load [--mongo URI] [--pg CONNINFO] [--conns 1,16,64] [--ops ping,find_id,...]
 //                   [--warmup-ms 1000] [--measure-ms 4000] [--preload 100000]
 //                   [--mongo-pid PID] [--pg-pid PID]   (server CPU per operation, from /proc)
+//                   [--group-docs 1000000] [--group-reps 3]
 
 #include <dirent.h>
 #include <mongoc/mongoc.h>
@@ -47,6 +51,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <latch>
 #include <map>
@@ -662,6 +667,264 @@ CellResult RunCell(Target& target, Op op, int conns, int64_t warmup_ms, int64_t 
   return r;
 }
 
+// ---- group: $match + $group over a bulk-loaded collection (issue 4) ----
+//
+// N documents {_id: int64, user: int32 0..999, tokens: int32 1..2000, model: "m0".."m3",
+// ts: date} from a fixed-seed generator, loaded into both targets with bulk inserts
+// (insert_many batches of 1000; COPY into a JSONB table), then, a few repetitions each:
+//   Mongo:      aggregate [{$match: {model: "m1"}},
+//                          {$group: {_id: "$user", total: {$sum: "$tokens"}, n: {$sum: 1}}}]
+//   PostgreSQL: SELECT doc->>'user', sum((doc->>'tokens')::int), count(*) FROM grp
+//               WHERE doc->>'model' = 'm1' GROUP BY 1
+// Both answers must match the groups, grand total and match count computed here while
+// generating (the run fails otherwise). Rate: documents scanned (all N: neither side has an
+// index on model) per second of wall time.
+
+struct GroupTruth {
+  int64_t groups = 0, total = 0, matched = 0;
+};
+struct GroupAnswer {
+  int64_t groups = 0, total = 0, matched = 0;
+  bool ok = false;
+  std::string error;
+};
+constexpr const char* kGroupColl = "grp";
+constexpr int64_t kGroupTs0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z in ms
+
+struct GroupDoc {
+  int32_t user, tokens, model;
+  int64_t ts_ms;
+};
+GroupDoc MakeGroupDoc(std::mt19937_64& rng, int64_t id) {
+  uint64_t r = rng();
+  return GroupDoc{static_cast<int32_t>(r % 1000), static_cast<int32_t>((r >> 10) % 2000 + 1),
+                  static_cast<int32_t>((r >> 22) % 4), kGroupTs0 + id * 1000};
+}
+GroupTruth GroupExpected(int64_t n) {
+  std::mt19937_64 rng(0x67e0);
+  std::vector<char> seen(1000, 0);
+  GroupTruth t;
+  for (int64_t id = 0; id < n; ++id) {
+    GroupDoc d = MakeGroupDoc(rng, id);
+    if (d.model != 1) continue;
+    ++t.matched;
+    t.total += d.tokens;
+    if (!seen[d.user]) { seen[d.user] = 1; ++t.groups; }
+  }
+  return t;
+}
+
+void GroupLoadMongo(const std::string& uri, int64_t n) {
+  mongoc_client_t* client = mongoc_client_new(uri.c_str());
+  if (client == nullptr) Die("bad MongoDB URI " + uri);
+  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+  mongoc_collection_t* coll = mongoc_client_get_collection(client, kDb, kGroupColl);
+  bson_error_t error;
+  mongoc_collection_drop(coll, &error);  // a missing collection is fine
+  std::mt19937_64 rng(0x67e0);
+  constexpr int64_t kBatch = 1000;
+  const bson_t* docs[kBatch];
+  static const char* kModels[] = {"m0", "m1", "m2", "m3"};
+  for (int64_t base = 0; base < n; base += kBatch) {
+    size_t m = 0;
+    for (int64_t id = base; id < std::min(base + kBatch, n); ++id) {
+      GroupDoc d = MakeGroupDoc(rng, id);
+      bson_t* doc = bson_new();
+      BSON_APPEND_INT64(doc, "_id", id);
+      BSON_APPEND_INT32(doc, "user", d.user);
+      BSON_APPEND_INT32(doc, "tokens", d.tokens);
+      BSON_APPEND_UTF8(doc, "model", kModels[d.model]);
+      BSON_APPEND_DATE_TIME(doc, "ts", d.ts_ms);
+      docs[m++] = doc;
+    }
+    bool ok = mongoc_collection_insert_many(coll, docs, m, nullptr, nullptr, &error);
+    for (size_t i = 0; i < m; ++i) bson_destroy(const_cast<bson_t*>(docs[i]));
+    if (!ok) Die(std::string("group load insert_many: ") + error.message);
+  }
+  mongoc_collection_destroy(coll);
+  mongoc_client_destroy(client);
+}
+
+GroupAnswer GroupRunMongo(mongoc_collection_t* coll) {
+  bson_t* pipeline = BCON_NEW(
+      "pipeline", "[", "{", "$match", "{", "model", BCON_UTF8("m1"), "}", "}", "{", "$group", "{",
+      "_id", BCON_UTF8("$user"), "total", "{", "$sum", BCON_UTF8("$tokens"), "}", "n", "{", "$sum",
+      BCON_INT32(1), "}", "}", "}", "]");
+  mongoc_cursor_t* c = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, nullptr, nullptr);
+  GroupAnswer a;
+  const bson_t* doc;
+  while (a.groups < 100'000 && mongoc_cursor_next(c, &doc)) {
+    ++a.groups;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "total")) a.total += bson_iter_as_int64(&it);
+    if (bson_iter_init_find(&it, doc, "n")) a.matched += bson_iter_as_int64(&it);
+  }
+  bson_error_t error;
+  a.ok = !mongoc_cursor_error(c, &error);
+  if (!a.ok) a.error = error.message;
+  mongoc_cursor_destroy(c);
+  bson_destroy(pipeline);
+  return a;
+}
+
+#ifdef AMALGAM_LOAD_HAVE_PQ
+void GroupLoadPg(PGconn* conn, int64_t n) {
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(conn, sql.c_str());
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_IN) {
+      Die("PostgreSQL: " + sql.substr(0, 60) + ": " + PQresultErrorMessage(r));
+    }
+    PQclear(r);
+  };
+  exec("SET client_min_messages TO warning");
+  exec("DROP TABLE IF EXISTS grp");
+  exec("CREATE TABLE grp (id bigint PRIMARY KEY, doc jsonb NOT NULL)");
+  exec("COPY grp (id, doc) FROM STDIN");
+  std::mt19937_64 rng(0x67e0);
+  std::string buf;
+  for (int64_t id = 0; id < n; ++id) {
+    GroupDoc d = MakeGroupDoc(rng, id);
+    time_t secs = static_cast<time_t>(d.ts_ms / 1000);
+    tm t;
+    gmtime_r(&secs, &t);
+    char line[200];
+    int len = std::snprintf(line, sizeof line,
+                            "%" PRId64 "\t{\"user\": %d, \"tokens\": %d, \"model\": \"m%d\", "
+                            "\"ts\": \"%04d-%02d-%02dT%02d:%02d:%02d.000Z\"}\n",
+                            id, d.user, d.tokens, d.model, t.tm_year + 1900, t.tm_mon + 1,
+                            t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+    buf.append(line, static_cast<size_t>(len));
+    if (buf.size() > (1 << 20) || id == n - 1) {
+      if (PQputCopyData(conn, buf.data(), static_cast<int>(buf.size())) != 1) {
+        Die(std::string("PostgreSQL COPY: ") + PQerrorMessage(conn));
+      }
+      buf.clear();
+    }
+  }
+  if (PQputCopyEnd(conn, nullptr) != 1) Die(std::string("PostgreSQL COPY end: ") + PQerrorMessage(conn));
+  PGresult* r = PQgetResult(conn);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("PostgreSQL COPY: ") + PQresultErrorMessage(r));
+  PQclear(r);
+  while ((r = PQgetResult(conn)) != nullptr) PQclear(r);
+  exec("VACUUM ANALYZE grp");
+}
+
+GroupAnswer GroupRunPg(PGconn* conn) {
+  PGresult* r = PQexec(conn,
+                       "SELECT doc->>'user', sum((doc->>'tokens')::int), count(*) FROM grp "
+                       "WHERE doc->>'model' = 'm1' GROUP BY 1");
+  GroupAnswer a;
+  a.ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (!a.ok) a.error = PQresultErrorMessage(r);
+  for (int i = 0; a.ok && i < PQntuples(r); ++i) {
+    ++a.groups;
+    a.total += std::atoll(PQgetvalue(r, i, 1));
+    a.matched += std::atoll(PQgetvalue(r, i, 2));
+  }
+  PQclear(r);
+  return a;
+}
+#endif
+
+// Loads, runs `reps` rounds (the targets alternating), checks, prints. Returns false on a
+// wrong or failed answer.
+bool RunGroup(const std::string& mongo_uri, const std::string& pg_conninfo, int mongo_pid,
+              int pg_pid, int64_t n, int reps) {
+  GroupTruth truth = GroupExpected(n);
+  std::printf("group: %" PRId64 " documents; expected %" PRId64 " groups, %" PRId64
+              " matching documents, grand total %" PRId64 "\n",
+              n, truth.groups, truth.matched, truth.total);
+  mongoc_client_t* client = nullptr;
+  mongoc_collection_t* coll = nullptr;
+  if (!mongo_uri.empty()) {
+    int64_t t0 = NowNs();
+    GroupLoadMongo(mongo_uri, n);
+    std::printf("group: amalgam loaded in %.1f s (insert_many, batches of 1000)\n", (NowNs() - t0) / 1e9);
+    client = mongoc_client_new(mongo_uri.c_str());
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    coll = mongoc_client_get_collection(client, kDb, kGroupColl);
+  }
+#ifdef AMALGAM_LOAD_HAVE_PQ
+  PGconn* pg = nullptr;
+  if (!pg_conninfo.empty()) {
+    pg = PQconnectdb(pg_conninfo.c_str());
+    if (PQstatus(pg) != CONNECTION_OK) Die(std::string("libpq: ") + PQerrorMessage(pg));
+    int64_t t0 = NowNs();
+    GroupLoadPg(pg, n);
+    std::printf("group: postgres loaded in %.1f s (COPY, then VACUUM ANALYZE)\n", (NowNs() - t0) / 1e9);
+  }
+#else
+  if (!pg_conninfo.empty()) Die("built without libpq (install libpq-dev) and rebuild");
+#endif
+  std::fflush(stdout);
+  bool all_ok = true;
+  std::map<std::string, std::vector<double>> secs;
+  std::map<std::string, double> cpu;
+  std::printf("\n| target | rep | s | docs scanned/s | groups | matched | total | srv CPU s |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  for (int rep = 0; rep <= reps; ++rep) {  // rep 0 warms caches and is not counted
+    for (int which = 0; which < 2; ++which) {
+      const char* name = which == 0 ? "amalgam" : "postgres";
+      if (which == 0 && coll == nullptr) continue;
+#ifdef AMALGAM_LOAD_HAVE_PQ
+      if (which == 1 && pg == nullptr) continue;
+#else
+      if (which == 1) continue;
+#endif
+      int pid = which == 0 ? mongo_pid : pg_pid;
+      double c0 = ProcessCpuSeconds(pid, which == 1);
+      int64_t t0 = NowNs();
+      GroupAnswer a;
+      if (which == 0) a = GroupRunMongo(coll);
+#ifdef AMALGAM_LOAD_HAVE_PQ
+      else a = GroupRunPg(pg);
+#endif
+      double s = (NowNs() - t0) / 1e9;
+      double c = ProcessCpuSeconds(pid, which == 1) - c0;
+      bool right = a.ok && a.groups == truth.groups && a.total == truth.total && a.matched == truth.matched;
+      std::printf("| %s | %d%s | %.3f | %.0f | %" PRId64 " | %" PRId64 " | %" PRId64 " | %.2f |%s\n",
+                  name, rep, rep == 0 ? " (warm-up)" : "", s, static_cast<double>(n) / s, a.groups,
+                  a.matched, a.total, pid > 0 ? c : 0.0, right ? "" : " WRONG ANSWER");
+      std::fflush(stdout);
+      if (!right) {
+        std::fprintf(stderr, "mongo_load: group on %s: %s (got %" PRId64 " groups, total %" PRId64
+                     ", matched %" PRId64 "; expected %" PRId64 ", %" PRId64 ", %" PRId64 ")\n",
+                     name, a.ok ? "answer differs from the expected one" : a.error.c_str(), a.groups,
+                     a.total, a.matched, truth.groups, truth.total, truth.matched);
+        all_ok = false;
+      }
+      if (rep > 0) {
+        secs[name].push_back(s);
+        cpu[name] += c;
+      }
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("\n");
+  for (auto& [name, v] : secs) {
+    std::printf("group %-8s median %.3f s = %.0f documents scanned/s (best %.0f)\n", name.c_str(),
+                median(v), static_cast<double>(n) / median(v),
+                static_cast<double>(n) / *std::min_element(v.begin(), v.end()));
+  }
+  if (secs.count("amalgam") && secs.count("postgres")) {
+    double ratio = median(secs["postgres"]) / median(secs["amalgam"]);
+    std::printf("\nTarget (issue 4): $match+$group rate >= PostgreSQL's: amalgam/postgres = %.2fx (%s)\n",
+                ratio, !all_ok ? "answers wrong" : ratio >= 1.0 ? "met" : "missed");
+  }
+  if (coll != nullptr) {
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(client);
+  }
+#ifdef AMALGAM_LOAD_HAVE_PQ
+  if (pg != nullptr) PQfinish(pg);
+#endif
+  return all_ok;
+}
+
 // ---- command line, report ----
 
 std::vector<std::string> Split(const std::string& s) {
@@ -737,6 +1000,8 @@ int main(int argc, char** argv) {
   std::string conns_arg = "1,16,64", ops_arg = "ping,find_id,find_k,update,insert";
   int64_t warmup_ms = 1000, measure_ms = 4000, preload = 100000;
   int mongo_pid = 0, pg_pid = 0;
+  int64_t group_docs = 1'000'000;
+  int group_reps = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -752,12 +1017,16 @@ int main(int argc, char** argv) {
     else if (a == "--preload") preload = std::atoll(value().c_str());
     else if (a == "--mongo-pid") mongo_pid = std::atoi(value().c_str());
     else if (a == "--pg-pid") pg_pid = std::atoi(value().c_str());
+    else if (a == "--group-docs") group_docs = std::atoll(value().c_str());
+    else if (a == "--group-reps") group_reps = std::atoi(value().c_str());
     else Die("unknown argument " + a + " (see the comment at the top of bench/mongo_load.cc)");
   }
   if (warmup_ms < 0 || warmup_ms > 60'000 || measure_ms <= 0 || measure_ms > 60'000) {
     Die("--warmup-ms must be in [0, 60000] and --measure-ms in [1, 60000]");
   }
   if (preload < 1 || preload > 10'000'000) Die("--preload must be in [1, 10000000]");
+  if (group_docs < 1 || group_docs > 10'000'000) Die("--group-docs must be in [1, 10000000]");
+  if (group_reps < 1 || group_reps > 100) Die("--group-reps must be in [1, 100]");
   std::vector<int> conns;
   for (const auto& c : Split(conns_arg)) {
     int n = std::atoi(c.c_str());
@@ -765,11 +1034,16 @@ int main(int argc, char** argv) {
     conns.push_back(n);
   }
   std::vector<Op> ops;
+  bool group = false;
   const std::map<std::string, Op> by_name = {{"ping", Op::kPing}, {"find_id", Op::kFindId},
                                              {"find_k", Op::kFindK}, {"update", Op::kUpdate},
                                              {"txn10", Op::kTxn10}, {"txn10rt", Op::kTxn10Rt},
                                              {"insert", Op::kInsert}};
   for (const auto& o : Split(ops_arg)) {
+    if (o == "group") {
+      group = true;
+      continue;
+    }
     auto it = by_name.find(o);
     if (it == by_name.end()) Die("unknown operation " + o);
     ops.push_back(it->second);
@@ -793,6 +1067,15 @@ int main(int argc, char** argv) {
 #endif
   }
   if (targets.empty()) Die("give --mongo URI and/or --pg CONNINFO");
+  bool group_ok = true;
+  if (group) {
+    group_ok = RunGroup(mongo_uri, pg_conninfo, mongo_pid, pg_pid, group_docs, group_reps);
+    if (ops.empty()) {
+      mongoc_cleanup();
+      return group_ok ? 0 : 1;
+    }
+    std::printf("\n");
+  }
 
   for (auto& t : targets) {
     int64_t t0 = NowNs();
@@ -818,5 +1101,5 @@ int main(int argc, char** argv) {
   mongoc_cleanup();
   int64_t errors = 0;
   for (const auto& r : results) errors += r.errors;
-  return errors == 0 ? 0 : 1;
+  return errors == 0 && group_ok ? 0 : 1;
 }
