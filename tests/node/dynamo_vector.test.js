@@ -219,23 +219,27 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
     await client.send(new CreateTableCommand({
       TableName: 'Tenants', BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'tenant', AttributeType: 'S' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'tenant', AttributeType: 'S' },
+        { AttributeName: 'grp', AttributeType: 'N' }],
       VectorIndexes: [{
         IndexName: 'by_tenant', VectorAttribute: { AttributeName: 'emb' }, Dimensions: DIMS, DistanceFunction: 'EUCLIDEAN',
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title'] },
-        SearchSchema: [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' }],
+        SearchSchema: [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' },
+          { AttributeName: 'grp', SearchSchemaElementType: 'INLINE_FILTER' }],
       }],
     }));
     const rows = [];
     for (let i = 0; i < 40; i++) {
-      const row = { id: `t${i}`, v: vec(), tenant: i % 2 ? 'a' : 'b' };
+      const row = { id: `t${i}`, v: vec(), tenant: i % 2 ? 'a' : 'b', grp: i % 4 };
       rows.push(row);
       await client.send(new PutItemCommand({ TableName: 'Tenants', Item: {
-        pk: { S: row.id }, emb: L(row.v), tenant: { S: row.tenant }, title: { S: `doc ${i}` }, secret: { S: 'x' },
+        pk: { S: row.id }, emb: L(row.v), tenant: { S: row.tenant }, grp: { N: String(row.grp) }, title: { S: `doc ${i}` },
+        secret: { S: 'x' },
       } }));
     }
     const d = await client.send(new DescribeTableCommand({ TableName: 'Tenants' }));
-    assert.deepEqual(d.Table.VectorIndexes[0].SearchSchema, [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' }]);
+    assert.deepEqual(d.Table.VectorIndexes[0].SearchSchema, [{ AttributeName: 'tenant', SearchSchemaElementType: 'HASH' },
+      { AttributeName: 'grp', SearchSchemaElementType: 'INLINE_FILTER' }]);
     assert.deepEqual(d.Table.VectorIndexes[0].Projection, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title'] });
     const q = vec();
     const sv = q.map((x) => ({ N: String(x) }));
@@ -249,6 +253,15 @@ describe('DynamoDB vector search through the AWS SDK for JavaScript v3', () => {
       .map((x) => ({ id: x.id, score: SCORE.EUCLIDEAN(q, x.v) })).sort((a, b) => a.score - b.score).slice(0, 3);
     assert.deepEqual(r.SearchResults.map((x) => x.Item.pk.S), expected.map((e) => e.id));
     for (const res of r.SearchResults) assert.deepEqual(Object.keys(res.Item).sort(), ['pk', 'tenant', 'title']);
+    // Equality and IN on a number and a string (the engine narrows by its postings of both).
+    const r2 = await client.send(new SearchVectorsCommand({
+      TableName: 'Tenants', IndexName: 'by_tenant', SearchVector: sv, TopK: 4,
+      SearchConditionExpression: 'tenant IN (:a, :b) AND grp = :g',
+      ExpressionAttributeValues: { ':a': { S: 'a' }, ':b': { S: 'zzz' }, ':g': { N: '3' } },
+    }));
+    const expected2 = rows.filter((x) => x.grp === 3)
+      .map((x) => ({ id: x.id, score: SCORE.EUCLIDEAN(q, x.v) })).sort((a, b) => a.score - b.score).slice(0, 4);
+    assert.deepEqual(r2.SearchResults.map((x) => x.Item.pk.S), expected2.map((e) => e.id));
   });
 
   it('serves $vectorSearch on dynamodb.<Table> from the same index', async () => {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <set>
 
 #include "api/dynamo/item_ops.h"
@@ -145,15 +146,74 @@ double DynamoScore(VectorMetric m, const std::vector<float>& q, const std::vecto
   return 0;
 }
 
-// A SearchConditionExpression evaluated on the item a document reads as.
+// A SearchConditionExpression evaluated on the item a document (the index's filter values)
+// reads as. Its top-level conjuncts `attr = :v` and `attr IN (...)` on S/N/B values become
+// equality hints, so the engine can search only the items with those values.
 class ConditionFilter : public engine::VectorDocFilter {
  public:
-  ConditionFilter(const model::KeySchema& key, const model::Condition& c) : key_(key), c_(c) {}
+  ConditionFilter(const model::KeySchema& key, const model::Condition& c) : key_(key), c_(c) { CollectHints(c); }
   bool Matches(bson::DocView doc) const override { return model::EvaluateCondition(c_, model::ItemFromBson(key_, doc)); }
+  std::vector<EqualityHint> EqualityHints() const override {
+    std::vector<EqualityHint> out;
+    for (const auto& [path, values] : hints_) {
+      EqualityHint h;
+      h.path = path;
+      for (const bson::Element& e : values->view()) h.values.push_back(e.value);
+      out.push_back(std::move(h));
+    }
+    return out;
+  }
 
  private:
+  static bool Scalar(const model::AttributeValue& v) {
+    return v.type == model::AttrType::kS || v.type == model::AttrType::kN || v.type == model::AttrType::kB;
+  }
+  static const std::string* TopLevelName(const model::Operand& o) {
+    return o.kind == model::Operand::Kind::kPath && o.path.size() == 1 && !o.path[0].is_index ? &o.path[0].name : nullptr;
+  }
+  void AddHint(const std::string& name, const std::vector<const model::AttributeValue*>& values) {
+    bson::Builder b;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const model::AttributeValue& v = *values[i];
+      std::string field = std::to_string(i);
+      if (v.type == model::AttrType::kS) {
+        b.AppendString(field, v.scalar);
+      } else if (v.type == model::AttrType::kN) {
+        model::AppendNumber(v.scalar, b, field);
+      } else {
+        b.AppendBinary(field, 0, {reinterpret_cast<const uint8_t*>(v.scalar.data()), v.scalar.size()});
+      }
+    }
+    hints_.emplace_back(name, std::make_unique<bson::Document>(std::move(b).Finish()));
+  }
+  void CollectHints(const model::Condition& c) {
+    using Kind = model::Condition::Kind;
+    if (c.kind == Kind::kAnd) {
+      for (const model::Condition& child : c.children) CollectHints(child);
+    } else if (c.kind == Kind::kCompare && c.op == model::CompareOp::kEq && c.operands.size() == 2) {
+      for (int side = 0; side < 2; ++side) {
+        const std::string* name = TopLevelName(c.operands[side]);
+        const model::Operand& other = c.operands[1 - side];
+        if (name != nullptr && other.kind == model::Operand::Kind::kValue && Scalar(other.value)) {
+          AddHint(*name, {&other.value});
+          return;
+        }
+      }
+    } else if (c.kind == Kind::kIn && !c.operands.empty()) {
+      const std::string* name = TopLevelName(c.operands[0]);
+      if (name == nullptr) return;
+      std::vector<const model::AttributeValue*> values;
+      for (size_t i = 1; i < c.operands.size(); ++i) {
+        if (c.operands[i].kind != model::Operand::Kind::kValue || !Scalar(c.operands[i].value)) return;
+        values.push_back(&c.operands[i].value);
+      }
+      AddHint(*name, values);
+    }
+  }
+
   const model::KeySchema& key_;
   const model::Condition& c_;
+  std::vector<std::pair<std::string, std::unique_ptr<bson::Document>>> hints_;  // values borrowed by hints
 };
 
 }  // namespace
