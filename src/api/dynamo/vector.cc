@@ -87,7 +87,8 @@ Result<ParsedVectorIndex> ParseOne(const JsonValue& v, const std::string& where)
     }
   }
   if ((out.meta.projection == "INCLUDE") != !out.meta.non_key.empty()) {
-    return Bad(where + ".Projection.NonKeyAttributes", "must be given (non-empty) exactly when ProjectionType is INCLUDE");
+    return Bad(where + ".Projection.NonKeyAttributes",
+               "must be given (non-empty) exactly when ProjectionType is INCLUDE");
   }
   bson::Builder b;
   b.StartArray("fields");
@@ -105,12 +106,14 @@ Result<ParsedVectorIndex> ParseOne(const JsonValue& v, const std::string& where)
       std::string ew = where + ".SearchSchema[" + std::to_string(k) + "]";
       const JsonValue* an = e.IsObject() ? Member(e, "AttributeName") : nullptr;
       const JsonValue* t = e.IsObject() ? Member(e, "SearchSchemaElementType") : nullptr;
-      if (an == nullptr || !an->IsString() || an->GetStringLength() == 0) return Bad(ew + ".AttributeName", "is required");
+      if (an == nullptr || !an->IsString() || an->GetStringLength() == 0)
+        return Bad(ew + ".AttributeName", "is required");
       if (t == nullptr || !t->IsString() || (AsView(*t) != "HASH" && AsView(*t) != "INLINE_FILTER")) {
         return Bad(ew + ".SearchSchemaElementType", "must be one of [HASH, INLINE_FILTER]");
       }
       std::string fp(AsView(*an));
-      if (fp.find('.') != std::string::npos || fp[0] == '$') return Bad(ew + ".AttributeName", "cannot contain '.' or start with '$'");
+      if (fp.find('.') != std::string::npos || fp[0] == '$')
+        return Bad(ew + ".AttributeName", "cannot contain '.' or start with '$'");
       b.StartDocument(std::to_string(i++)).AppendString("type", "filter").AppendString("path", fp).EndDocument();
       if (AsView(*t) == "HASH") out.meta.hash.push_back(fp);
     }
@@ -152,7 +155,9 @@ double DynamoScore(VectorMetric m, const std::vector<float>& q, const std::vecto
 class ConditionFilter : public engine::VectorDocFilter {
  public:
   ConditionFilter(const model::KeySchema& key, const model::Condition& c) : key_(key), c_(c) { CollectHints(c); }
-  bool Matches(bson::DocView doc) const override { return model::EvaluateCondition(c_, model::ItemFromBson(key_, doc)); }
+  bool Matches(bson::DocView doc) const override {
+    return model::EvaluateCondition(c_, model::ItemFromBson(key_, doc));
+  }
   std::vector<EqualityHint> EqualityHints() const override {
     std::vector<EqualityHint> out;
     for (const auto& [path, values] : hints_) {
@@ -169,7 +174,8 @@ class ConditionFilter : public engine::VectorDocFilter {
     return v.type == model::AttrType::kS || v.type == model::AttrType::kN || v.type == model::AttrType::kB;
   }
   static const std::string* TopLevelName(const model::Operand& o) {
-    return o.kind == model::Operand::Kind::kPath && o.path.size() == 1 && !o.path[0].is_index ? &o.path[0].name : nullptr;
+    return o.kind == model::Operand::Kind::kPath && o.path.size() == 1 && !o.path[0].is_index ? &o.path[0].name
+                                                                                              : nullptr;
   }
   void AddHint(const std::string& name, const std::vector<const model::AttributeValue*>& values) {
     bson::Builder b;
@@ -238,7 +244,8 @@ Status CheckSearchSchemaDefined(const std::vector<ParsedVectorIndex>& indexes,
       auto given = std::find_if(new_defs.begin(), new_defs.end(), [&](const auto& d) { return d.first == attr; });
       char existing = meta->AttributeType(attr);
       if (existing != 0 && given != new_defs.end() && given->second != existing) {
-        return Validation("One or more parameter values were invalid: Cannot change the type of an existing attribute: " + attr);
+        return Validation(
+            "One or more parameter values were invalid: Cannot change the type of an existing attribute: " + attr);
       }
       if (existing != 0) continue;
       if (given == new_defs.end()) {
@@ -263,7 +270,8 @@ Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_v
   if (list.Size() == 0) return Validation("VectorIndexUpdates must not be empty");
   std::vector<engine::VectorIndexInfo> existing = ctx.state.engine.vectors().List(kDynamoDb, table);
   auto exists = [&](std::string_view name) {
-    return std::any_of(existing.begin(), existing.end(), [&](const engine::VectorIndexInfo& x) { return x.name == name; });
+    return std::any_of(existing.begin(), existing.end(),
+                       [&](const engine::VectorIndexInfo& x) { return x.name == name; });
   };
   std::set<std::string> touched;
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
@@ -281,14 +289,16 @@ Result<VectorIndexUpdates> ParseVectorIndexUpdates(OpContext& ctx, std::string_v
       out.create.push_back(std::move(p));
     } else {
       const JsonValue* name = del->IsObject() ? Member(*del, "IndexName") : nullptr;
-      if (name == nullptr || !name->IsString()) return Bad(where + ".Delete.IndexName", "is required and must be a string");
+      if (name == nullptr || !name->IsString())
+        return Bad(where + ".Delete.IndexName", "is required and must be a string");
       std::string n(AsView(*name));
       if (!exists(n)) {
-        return Status(ErrorCode::kIndexNotFound, "Requested resource not found: Vector index " + n + " not found on table " +
-                                                     std::string(table));
+        return Status(ErrorCode::kIndexNotFound,
+                      "Requested resource not found: Vector index " + n + " not found on table " + std::string(table));
       }
-      if (!touched.insert(n).second) return Validation("One or more parameter values were invalid: Vector index " + n +
-                                                       " appears more than once in VectorIndexUpdates");
+      if (!touched.insert(n).second)
+        return Validation("One or more parameter values were invalid: Vector index " + n +
+                          " appears more than once in VectorIndexUpdates");
       out.drop.push_back(std::move(n));
     }
   }
@@ -423,7 +433,8 @@ Status SearchVectors(OpContext& ctx) {
   std::optional<model::Condition> condition;
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> cond_text, params.String("SearchConditionExpression"));
   if (cond_text) {
-    AMALGAM_ASSIGN_OR_RETURN(model::Condition c, model::ParseCondition(*cond_text, model::ExpressionKind::kFilter, attrs));
+    AMALGAM_ASSIGN_OR_RETURN(model::Condition c,
+                             model::ParseCondition(*cond_text, model::ExpressionKind::kFilter, attrs));
     std::set<std::string> used;
     model::CollectConditionAttributes(c, &used);
     for (const std::string& a : used) {
@@ -481,8 +492,7 @@ Status SearchVectors(OpContext& ctx) {
       // NonKeyAttributes (INCLUDE).
       std::erase_if(item, [&](const auto& kv) {
         const std::string& a = kv.first;
-        return !table.meta->IsKeyAttribute(a) &&
-               std::find(vm->hash.begin(), vm->hash.end(), a) == vm->hash.end() &&
+        return !table.meta->IsKeyAttribute(a) && std::find(vm->hash.begin(), vm->hash.end(), a) == vm->hash.end() &&
                std::find(vm->non_key.begin(), vm->non_key.end(), a) == vm->non_key.end();
       });
     }
