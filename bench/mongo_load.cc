@@ -34,7 +34,7 @@
 // Usage: mongo_load [--mongo URI] [--pg CONNINFO] [--conns 1,16,64] [--ops ping,find_id,...]
 //                   [--warmup-ms 1000] [--measure-ms 4000] [--preload 100000]
 //                   [--mongo-pid PID] [--pg-pid PID]   (server CPU per operation, from /proc)
-//                   [--group-docs 1000000] [--group-reps 3]
+//                   [--group-docs 1000000] [--group-reps 3] [--group-pg-serial]
 
 #include <dirent.h>
 #include <mongoc/mongoc.h>
@@ -678,7 +678,8 @@ CellResult RunCell(Target& target, Op op, int conns, int64_t warmup_ms, int64_t 
 //               WHERE doc->>'model' = 'm1' GROUP BY 1
 // Both answers must match the groups, grand total and match count computed here while
 // generating (the run fails otherwise). Rate: documents scanned (all N: neither side has an
-// index on model) per second of wall time.
+// index on model) per second of wall time. PostgreSQL plans with its default parallel workers
+// (whose CPU is not in "srv CPU": they exit before it is read) unless --group-pg-serial.
 
 struct GroupTruth {
   int64_t groups = 0, total = 0, matched = 0;
@@ -830,7 +831,7 @@ GroupAnswer GroupRunPg(PGconn* conn) {
 // Loads, runs `reps` rounds (the targets alternating), checks, prints. Returns false on a
 // wrong or failed answer.
 bool RunGroup(const std::string& mongo_uri, const std::string& pg_conninfo, int mongo_pid,
-              int pg_pid, int64_t n, int reps) {
+              int pg_pid, int64_t n, int reps, bool pg_serial) {
   GroupTruth truth = GroupExpected(n);
   std::printf("group: %" PRId64 " documents; expected %" PRId64 " groups, %" PRId64
               " matching documents, grand total %" PRId64 "\n",
@@ -853,6 +854,19 @@ bool RunGroup(const std::string& mongo_uri, const std::string& pg_conninfo, int 
     int64_t t0 = NowNs();
     GroupLoadPg(pg, n);
     std::printf("group: postgres loaded in %.1f s (COPY, then VACUUM ANALYZE)\n", (NowNs() - t0) / 1e9);
+    if (pg_serial) {
+      PGresult* r = PQexec(pg, "SET max_parallel_workers_per_gather = 0");
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("PostgreSQL SET: ") + PQresultErrorMessage(r));
+      PQclear(r);
+    }
+    // The plan, to say whether PostgreSQL scans with parallel workers (it does by default).
+    PGresult* r = PQexec(pg,
+                         "EXPLAIN SELECT doc->>'user', sum((doc->>'tokens')::int), count(*) FROM grp "
+                         "WHERE doc->>'model' = 'm1' GROUP BY 1");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); ++i) {
+      std::printf("group: postgres plan: %s\n", PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
   }
 #else
   if (!pg_conninfo.empty()) Die("built without libpq (install libpq-dev) and rebuild");
@@ -1002,6 +1016,7 @@ int main(int argc, char** argv) {
   int mongo_pid = 0, pg_pid = 0;
   int64_t group_docs = 1'000'000;
   int group_reps = 3;
+  bool group_pg_serial = false;  // PostgreSQL without parallel workers (amalgamd uses one thread)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -1019,6 +1034,7 @@ int main(int argc, char** argv) {
     else if (a == "--pg-pid") pg_pid = std::atoi(value().c_str());
     else if (a == "--group-docs") group_docs = std::atoll(value().c_str());
     else if (a == "--group-reps") group_reps = std::atoi(value().c_str());
+    else if (a == "--group-pg-serial") group_pg_serial = true;
     else Die("unknown argument " + a + " (see the comment at the top of bench/mongo_load.cc)");
   }
   if (warmup_ms < 0 || warmup_ms > 60'000 || measure_ms <= 0 || measure_ms > 60'000) {
@@ -1069,7 +1085,8 @@ int main(int argc, char** argv) {
   if (targets.empty()) Die("give --mongo URI and/or --pg CONNINFO");
   bool group_ok = true;
   if (group) {
-    group_ok = RunGroup(mongo_uri, pg_conninfo, mongo_pid, pg_pid, group_docs, group_reps);
+    group_ok = RunGroup(mongo_uri, pg_conninfo, mongo_pid, pg_pid, group_docs, group_reps,
+                        group_pg_serial);
     if (ops.empty()) {
       mongoc_cleanup();
       return group_ok ? 0 : 1;
