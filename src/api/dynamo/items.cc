@@ -36,30 +36,54 @@ void FinishWrite(OpContext& ctx, const Table& table, CapacityMode mode, const Ca
   }
 }
 
+// A required object parameter; DynamoDB reports its absence as a null-constraint violation on
+// the lower-case member name.
+Result<const JsonValue*> RequiredObject(const Params& params, const char* name, const char* member) {
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* value, params.Object(name));
+  if (value == nullptr) {
+    ValidationErrors errors;
+    errors.AddNull(member);
+    return errors.ToStatus();
+  }
+  return value;
+}
+
+// What a single-item write returns: ReturnValues (from `allowed`), the pre-image on a failed
+// condition, consumed capacity and item collection metrics.
+struct WriteReplyOptions {
+  ReturnValues rv = ReturnValues::kNone;
+  ReturnValues on_fail = ReturnValues::kNone;
+  CapacityMode mode = CapacityMode::kNone;
+  bool metrics = false;
+};
+
+Result<WriteReplyOptions> ReadWriteReplyOptions(const Params& params, std::initializer_list<ReturnValues> allowed,
+                                                const char* rv_message) {
+  WriteReplyOptions o;
+  AMALGAM_ASSIGN_OR_RETURN(o.rv, ReadReturnValues(params, "ReturnValues", allowed, rv_message));
+  AMALGAM_ASSIGN_OR_RETURN(o.on_fail, ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
+                                                       {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
+  AMALGAM_ASSIGN_OR_RETURN(o.mode, ReadCapacityMode(params));
+  AMALGAM_ASSIGN_OR_RETURN(o.metrics, ReadItemCollectionMetrics(params));
+  return o;
+}
+
 }  // namespace
 
 Status PutItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
   AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
-  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* item_json, params.Object("Item"));
-  if (item_json == nullptr) {
-    ValidationErrors errors;
-    errors.AddNull("item");
-    return errors.ToStatus();
-  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* item_json, RequiredObject(params, "Item", "item"));
   AMALGAM_ASSIGN_OR_RETURN(model::Item item, ParseItemForWrite(*item_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
   AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
-                                                              "ReturnValues can only be ALL_OLD or NONE"));
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
-                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
-                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
-  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
-  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+  AMALGAM_ASSIGN_OR_RETURN(WriteReplyOptions reply,
+                           ReadWriteReplyOptions(params, {ReturnValues::kNone, ReturnValues::kAllOld},
+                                                 "ReturnValues can only be ALL_OLD or NONE"));
+  auto [rv, on_fail, mode, metrics] = reply;
 
   ItemId id = IdOf(*table.meta, item);
   std::optional<model::Item> old;
@@ -86,24 +110,16 @@ Status DeleteItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
   AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
-  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
-  if (key_json == nullptr) {
-    ValidationErrors errors;
-    errors.AddNull("key");
-    return errors.ToStatus();
-  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, RequiredObject(params, "Key", "key"));
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
   AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv, ReadReturnValues(params, "ReturnValues", {ReturnValues::kNone, ReturnValues::kAllOld},
-                                                              "ReturnValues can only be ALL_OLD or NONE"));
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
-                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
-                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
-  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
-  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+  AMALGAM_ASSIGN_OR_RETURN(WriteReplyOptions reply,
+                           ReadWriteReplyOptions(params, {ReturnValues::kNone, ReturnValues::kAllOld},
+                                                 "ReturnValues can only be ALL_OLD or NONE"));
+  auto [rv, on_fail, mode, metrics] = reply;
 
   ItemId id = IdOf(*table.meta, key);
   std::optional<model::Item> old;
@@ -130,12 +146,7 @@ Status UpdateItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
   AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
-  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
-  if (key_json == nullptr) {
-    ValidationErrors errors;
-    errors.AddNull("key");
-    return errors.ToStatus();
-  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, RequiredObject(params, "Key", "key"));
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> update_text, params.String("UpdateExpression"));
@@ -150,16 +161,12 @@ Status UpdateItem(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
   AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
   AMALGAM_RETURN_IF_ERROR(attrs.CheckAllUsed());
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues rv,
-                           ReadReturnValues(params, "ReturnValues",
-                                            {ReturnValues::kNone, ReturnValues::kAllOld, ReturnValues::kUpdatedOld,
-                                             ReturnValues::kAllNew, ReturnValues::kUpdatedNew},
-                                            ""));
-  AMALGAM_ASSIGN_OR_RETURN(ReturnValues on_fail,
-                           ReadReturnValues(params, "ReturnValuesOnConditionCheckFailure",
-                                            {ReturnValues::kNone, ReturnValues::kAllOld}, ""));
-  AMALGAM_ASSIGN_OR_RETURN(CapacityMode mode, ReadCapacityMode(params));
-  AMALGAM_ASSIGN_OR_RETURN(bool metrics, ReadItemCollectionMetrics(params));
+  AMALGAM_ASSIGN_OR_RETURN(WriteReplyOptions reply,
+                           ReadWriteReplyOptions(params,
+                                                 {ReturnValues::kNone, ReturnValues::kAllOld, ReturnValues::kUpdatedOld,
+                                                  ReturnValues::kAllNew, ReturnValues::kUpdatedNew},
+                                                 ""));
+  auto [rv, on_fail, mode, metrics] = reply;
 
   ItemId id = IdOf(*table.meta, key);
   std::optional<model::Item> old;
@@ -209,12 +216,7 @@ Status GetItem(OpContext& ctx) {
   const Params& params = ctx.params;
   AMALGAM_ASSIGN_OR_RETURN(Table table, OpenTableParam(ctx, params));
   AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
-  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, params.Object("Key"));
-  if (key_json == nullptr) {
-    ValidationErrors errors;
-    errors.AddNull("key");
-    return errors.ToStatus();
-  }
+  AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key_json, RequiredObject(params, "Key", "key"));
   AMALGAM_ASSIGN_OR_RETURN(model::Item key, ParseKey(*key_json, *table.meta));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<bool> consistent, params.Bool("ConsistentRead"));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
