@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${AMALGAM_BUILD_DIR:-build}
+# ccache keys on paths relative to the checkout, so clones and worktrees share one cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 exec 9>/tmp/amalgam-build.lock
 flock 9
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
