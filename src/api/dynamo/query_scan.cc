@@ -1,7 +1,7 @@
 // Query and Scan. A Query on the table is one ordered `_id` range scan (a partition is one
 // contiguous `_id` range, sorted by sort key: docs/dynamodb-mapping.md); on an index it is one
-// range scan of the engine index. Scan reads the table in `_id` order; parallel scan segments
-// split items by a hash of the partition key. Both stop at Limit evaluated items or 1 MB of
+// range scan of the engine index. Scan reads the table in `_id` order; a parallel scan segment
+// reads one contiguous `_id` range cut at sampled split points (model/scan_segments.h). Both stop at Limit evaluated items or 1 MB of
 // evaluated data, and resume after ExclusiveStartKey.
 #include <algorithm>
 
@@ -9,6 +9,7 @@
 #include "api/dynamo/model/bson_mapping.h"
 #include "api/dynamo/model/key_condition.h"
 #include "api/dynamo/model/legacy.h"
+#include "api/dynamo/model/scan_segments.h"
 #include "index/index_entry.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"
@@ -19,6 +20,9 @@ namespace {
 
 constexpr size_t kMaxPageBytes = 1024 * 1024;
 constexpr int64_t kMaxSegments = 1000000;
+// Parallel Scan samples between 1024 and 2048 split points of a table (at least one item per
+// segment piece): 2048 pieces are dealt out to at most TotalSegments segments.
+constexpr size_t kScanSamples = 1024;
 
 enum class Select : uint8_t { kAllAttributes, kAllProjected, kSpecific, kCount };
 
@@ -382,7 +386,44 @@ Bounds SortBounds(const model::KeyCondition& kc, Encode encode) {
   return b;
 }
 
+// Samples the encoded `_id`s of the collection with documents key prefix `prefix` for parallel
+// Scan splits (keys only; one pass).
+Result<std::vector<std::string>> SampleSplits(storage::Store& store, const std::string& prefix) {
+  model::KeySampler sampler(kScanSamples);
+  std::unique_ptr<storage::Iterator> it =
+      store.NewIterator(storage::Cf::kDocuments, prefix, storage::PrefixSuccessor(prefix));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) sampler.Add(it->key().substr(prefix.size()));
+  AMALGAM_RETURN_IF_ERROR(it->status());
+  return sampler.Splits();
+}
+
 }  // namespace
+
+Result<std::shared_ptr<const std::vector<std::string>>> ScanSplitCache::Get(
+    uint64_t collection_id, bool starting, int64_t now_millis,
+    const std::function<Result<std::vector<std::string>>()>& sample) {
+  auto fresh = [&]() -> std::shared_ptr<const std::vector<std::string>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(collection_id);
+    if (it == entries_.end()) return nullptr;
+    if (starting && now_millis - it->second.last_used_millis >= kIdleMillis) return nullptr;
+    it->second.last_used_millis = std::max(it->second.last_used_millis, now_millis);
+    return it->second.splits;
+  };
+  if (auto splits = fresh()) return splits;
+  std::lock_guard<std::mutex> sampling(sample_mu_);
+  if (auto splits = fresh()) return splits;  // another worker of the same scan sampled it
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<std::string> taken, sample());
+  auto splits = std::make_shared<const std::vector<std::string>>(std::move(taken));
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[collection_id] = Entry{splits, now_millis};
+  return splits;
+}
+
+void ScanSplitCache::Forget(uint64_t collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(collection_id);
+}
 
 Status Query(OpContext& ctx) {
   ReadRequest r;
@@ -520,29 +561,36 @@ Status Scan(OpContext& ctx) {
   Page page;
   std::unique_ptr<engine::ReadView> view = ctx.state.engine.Read();
   uint64_t cid = r.table.handle->info->id;
-  std::string lower = r.table.handle->prefix;
-  if (r.start_key) {
-    lower = index::DocumentKey(cid, storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id")).key) +
-            std::string(1, '\0');
+  const std::string& prefix = r.table.handle->prefix;
+  // [lower, upper) in the documents column family: the whole table, or one segment of it.
+  std::string lower = prefix;
+  std::string upper = storage::PrefixSuccessor(prefix);
+  if (total && *total > 1) {
+    storage::Store& store = ctx.state.engine.store();
+    AMALGAM_ASSIGN_OR_RETURN(
+        std::shared_ptr<const std::vector<std::string>> splits,
+        ctx.state.scan_splits.Get(cid, !r.start_key.has_value(), ctx.state.clock.NowMillis(),
+                                  [&]() { return SampleSplits(store, prefix); }));
+    model::SegmentBounds b = model::SegmentRange(*splits, *segment, *total);
+    lower = prefix + b.lower;
+    if (b.upper) upper = prefix + *b.upper;
   }
-  engine::DocumentCursor cursor(ctx.state.engine.store().NewIterator(storage::Cf::kDocuments, lower,
-                                                                     storage::PrefixSuccessor(r.table.handle->prefix),
+  if (r.start_key) {
+    lower = std::max(lower, index::DocumentKey(cid, storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key)
+                                                                             .view()
+                                                                             .Get("_id"))
+                                                        .key) +
+                                std::string(1, '\0'));
+  }
+  if (lower >= upper) {
+    WritePage(ctx, r, page);
+    return Status::OK();
+  }
+  engine::DocumentCursor cursor(ctx.state.engine.store().NewIterator(storage::Cf::kDocuments, lower, upper,
                                                                      &view->snapshot()),
                                 /*forward=*/true);
   bson::DocView doc;
   while (cursor.Next(&doc)) {
-    if (total && *total > 1) {
-      // The segment of an item: a hash of its partition key's `_id` component.
-      bson::Value id = doc.Get("_id");
-      std::string encoded = std::string(cursor.encoded_id());
-      if (meta.key.has_range() && id.type() == bson::BsonType::kDocument) {
-        bson::Value h = id.AsDocument().Get(meta.key.hash_name);
-        encoded = storage::EncodeValue(h).key;
-      }
-      uint64_t hash = 1469598103934665603ull;
-      for (char c : encoded) hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-      if (static_cast<int64_t>(hash % static_cast<uint64_t>(*total)) != *segment) continue;
-    }
     model::Item item = model::ItemFromBson(meta.key, doc);
     if (!InIndex(r.index, item)) continue;
     if (!Consider(r, item, &page)) break;

@@ -4,12 +4,14 @@
 // one family per file (tables.cc, items.cc, query_scan.cc, batch.cc, transact.cc).
 // Internal to api/dynamo.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "api/dynamo/json_params.h"
 #include "api/dynamo/service.h"
@@ -48,6 +50,32 @@ class TableCache {
   std::unordered_map<uint64_t, Entry> entries_;  // by collection id
 };
 
+// The split points of parallel Scans per table (model/scan_segments.h): one sample of the
+// table's encoded `_id`s serves every segment and page of a parallel scan, so segments stay
+// disjoint and complete across pages. A sample is taken (one pass over the table's keys) when a
+// table has none, or when a scan starts (no ExclusiveStartKey) after no parallel Scan used it
+// for kScanSplitsIdleMillis; pages of a running scan never change it. Sampling is deterministic,
+// so a restart mid-scan gives the same segments unless the table changed. Thread-safe.
+class ScanSplitCache {
+ public:
+  static constexpr int64_t kIdleMillis = 10 * 60 * 1000;
+  // The splits of collection `collection_id`; `sample` takes a new sample when needed (called
+  // with no lock held but at most once at a time).
+  Result<std::shared_ptr<const std::vector<std::string>>> Get(
+      uint64_t collection_id, bool starting, int64_t now_millis,
+      const std::function<Result<std::vector<std::string>>()>& sample);
+  void Forget(uint64_t collection_id);
+
+ private:
+  struct Entry {
+    std::shared_ptr<const std::vector<std::string>> splits;
+    int64_t last_used_millis = 0;
+  };
+  std::mutex sample_mu_;  // one sampling pass at a time
+  std::mutex mu_;         // guards entries_
+  std::unordered_map<uint64_t, Entry> entries_;
+};
+
 // A finished TransactWriteItems, remembered for ClientRequestToken idempotency.
 struct TokenRecord {
   std::string request_hash;  // of the request body minus the token
@@ -62,6 +90,7 @@ struct DynamoService::State {
   Clock& clock;
   ServiceOptions options;
   TableCache tables;
+  ScanSplitCache scan_splits;
   std::mutex ddl_mu;  // serializes CreateTable/UpdateTable/DeleteTable/Tag* read-modify-writes
 
   std::mutex tokens_mu;

@@ -571,6 +571,7 @@ Status DeleteTable(OpContext& ctx) {
   ctx.out.EndObject();
   AMALGAM_RETURN_IF_ERROR(ctx.state.engine.DropCollection(kDynamoDb, *name));
   ctx.state.tables.Forget(table.handle->info->id);
+  ctx.state.scan_splits.Forget(table.handle->info->id);
   return Status::OK();
 }
 
