@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +18,7 @@
 #include "common/logging.h"
 #include "server/acceptor.h"
 #include "server/connection_set.h"
+#include "server/io_pool.h"
 
 namespace amalgam::server {
 
@@ -40,20 +40,20 @@ std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(),
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
-  bool idle = false;  // waiting for the first byte of the next request (strand only)
+  bool idle = false;  // waiting for the first byte of the next request (its I/O thread only)
 };
 
 }  // namespace
 
 struct DynamoListener::State {
-  State(asio::io_context& io_in, api::dynamo::DynamoService& service_in, MetricsRegistry& metrics)
-      : io(io_in),
-        acceptor(asio::make_strand(io_in)),
+  State(IoPool& pool_in, api::dynamo::DynamoService& service_in, MetricsRegistry& metrics)
+      : pool(pool_in),
+        acceptor(pool_in.primary()),
         service(service_in),
         open_gauge(metrics.GetGauge("amalgam_dynamo_open_connections", "Open DynamoDB connections.")),
         requests(metrics.GetCounter("amalgam_dynamo_requests_total", "DynamoDB requests handled.")) {}
 
-  asio::io_context& io;
+  IoPool& pool;
   tcp::acceptor acceptor;
   uint16_t port = 0;
   api::dynamo::DynamoService& service;
@@ -171,7 +171,8 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<DynamoListener::State> sta
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<DynamoListener::State> state) {
   for (;;) {
-    tcp::socket socket(asio::make_strand(state->io));
+    // The connection lives on one I/O thread from now on (io_pool.h).
+    tcp::socket socket(state->pool.Next());
     beast::error_code ec;
     co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopping.load() || !state->acceptor.is_open()) co_return;
@@ -189,8 +190,8 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<DynamoListener::State> state) {
 
 }  // namespace
 
-DynamoListener::DynamoListener(asio::io_context& io, api::dynamo::DynamoService& service, MetricsRegistry& metrics)
-    : state_(std::make_shared<State>(io, service, metrics)) {}
+DynamoListener::DynamoListener(IoPool& pool, api::dynamo::DynamoService& service, MetricsRegistry& metrics)
+    : state_(std::make_shared<State>(pool, service, metrics)) {}
 
 DynamoListener::~DynamoListener() = default;
 

@@ -2,7 +2,7 @@
 // DynamoListener: the DynamoDB port (HTTP/1.1 with keep-alive, Boost.Beast). Frames requests
 // and hands each one to api::dynamo's DynamoService on the I/O thread that read it (no thread
 // hop), then writes its reply with x-amzn-RequestId, x-amz-crc32 and Content-Length. One
-// coroutine per connection, on its own strand of the Server's io_context; requests on one
+// coroutine per connection, on one I/O thread of the Server's IoPool; requests on one
 // connection are answered in order.
 //
 // Limits: 16 KiB of headers (larger: 431 and close) and 16 MB of body (DynamoDB's request
@@ -21,19 +21,17 @@
 #include "server/listener.h"
 #include "server/metrics.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
-
 namespace amalgam::api::dynamo {
 class DynamoService;
 }
 
 namespace amalgam::server {
 
+class IoPool;
+
 class DynamoListener final : public Listener {
  public:
-  DynamoListener(boost::asio::io_context& io, api::dynamo::DynamoService& service, MetricsRegistry& metrics);
+  DynamoListener(IoPool& pool, api::dynamo::DynamoService& service, MetricsRegistry& metrics);
   ~DynamoListener() override;
 
   std::string_view name() const override { return "dynamo"; }

@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -18,6 +17,7 @@
 #include "common/logging.h"
 #include "server/acceptor.h"
 #include "server/connection_set.h"
+#include "server/io_pool.h"
 #include "server/http_handler.h"
 
 namespace amalgam::server {
@@ -41,22 +41,22 @@ std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(),
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
-  // Waiting for the first byte of the next request. Touched only on the connection's strand.
+  // Waiting for the first byte of the next request. Touched only on the connection's I/O thread.
   bool idle = false;
 };
 
 }  // namespace
 
 struct HttpListener::State {
-  State(asio::io_context& io_in, MetricsRegistry& metrics)
-      : io(io_in),
-        acceptor(asio::make_strand(io_in)),
+  State(IoPool& pool_in, MetricsRegistry& metrics)
+      : pool(pool_in),
+        acceptor(pool_in.primary()),
         handler(metrics),
         open_gauge(metrics.GetGauge("amalgam_http_open_connections",
                                     "Open connections on the health/metrics port.")) {}
 
-  asio::io_context& io;
-  tcp::acceptor acceptor;  // used only on its strand once accepting has started
+  IoPool& pool;
+  tcp::acceptor acceptor;  // used only on the primary I/O thread once accepting has started
   uint16_t port = 0;
   HttpHandler handler;
   Gauge& open_gauge;
@@ -170,7 +170,8 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<HttpListener::State> state
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpListener::State> state) {
   for (;;) {
-    tcp::socket socket(asio::make_strand(state->io));
+    // The connection lives on one I/O thread from now on (io_pool.h).
+    tcp::socket socket(state->pool.Next());
     beast::error_code ec;
     co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopping.load() || !state->acceptor.is_open()) co_return;
@@ -189,8 +190,8 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpListener::State> state) {
 
 }  // namespace
 
-HttpListener::HttpListener(asio::io_context& io, MetricsRegistry& metrics)
-    : state_(std::make_shared<State>(io, metrics)) {}
+HttpListener::HttpListener(IoPool& pool, MetricsRegistry& metrics)
+    : state_(std::make_shared<State>(pool, metrics)) {}
 
 HttpListener::~HttpListener() = default;
 

@@ -1,7 +1,7 @@
 #pragma once
 // HttpListener: the health and metrics port (HTTP/1.1 with keep-alive, Boost.Beast), serving
-// HttpHandler's routes. One coroutine per connection, on its own strand of the Server's
-// io_context; requests on one connection are answered in order.
+// HttpHandler's routes. One coroutine per connection, on one I/O thread of the Server's
+// IoPool; requests on one connection are answered in order.
 //
 // Limits: 8 KiB of headers and 64 KiB of body per request (larger: 431/413 and close); an idle
 // keep-alive connection is closed after 60 s; once its first byte has arrived, a request must
@@ -20,15 +20,13 @@
 #include "server/listener.h"
 #include "server/metrics.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
-
 namespace amalgam::server {
+
+class IoPool;
 
 class HttpListener final : public Listener {
  public:
-  HttpListener(boost::asio::io_context& io, MetricsRegistry& metrics);
+  HttpListener(IoPool& pool, MetricsRegistry& metrics);
   ~HttpListener() override;
 
   std::string_view name() const override { return "http"; }

@@ -8,10 +8,10 @@
 //
 // Threading: Listen, StartAccepting and BeginShutdown are called from the thread that owns the
 // Server (never concurrently); open_connections() may be called from any thread. The connections
-// themselves are served on the Server's io_context by its I/O threads.
+// themselves are served on the Server's IoPool: each on one I/O thread.
 //
 // Ownership: the Server owns its listeners. A listener must tolerate being destroyed while some of
-// its connection coroutines are still parked on the io_context (they are destroyed with it), so
+// its connection coroutines are still parked on an io_context (they are destroyed with it), so
 // implementations keep the state those coroutines use in a shared_ptr they hold.
 
 #include <cstddef>
@@ -38,7 +38,7 @@ class Listener {
   // The bound port (the kernel's choice when 0 was asked for). REQUIRES: Listen succeeded.
   virtual uint16_t port() const = 0;
 
-  // Begins accepting connections on the io_context. Returns at once. REQUIRES: Listen succeeded.
+  // Begins accepting connections. Returns at once. REQUIRES: Listen succeeded.
   virtual void StartAccepting() = 0;
 
   // Stops accepting and closes every connection that is between requests; a request in flight

@@ -86,11 +86,11 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
   mongo_options.argv = argv;
   api::mongo::MongoService mongo(**engine, SystemClock::Default(), std::move(mongo_options));
 
-  server.AddListener(std::make_unique<HttpListener>(server.io_context(), metrics));
-  server.AddListener(std::make_unique<MongoListener>(server.io_context(), mongo, metrics));
+  server.AddListener(std::make_unique<HttpListener>(server.io_pool(), metrics));
+  server.AddListener(std::make_unique<MongoListener>(server.io_pool(), mongo, metrics));
   api::dynamo::ServiceOptions dynamo_options;
   api::dynamo::DynamoService dynamo(**engine, SystemClock::Default(), std::move(dynamo_options));
-  server.AddListener(std::make_unique<DynamoListener>(server.io_context(), dynamo, metrics));
+  server.AddListener(std::make_unique<DynamoListener>(server.io_pool(), dynamo, metrics));
   if (Status status = server.Start(); !status.ok()) {
     AMALGAM_LOG(kError, "server") << status.message();
     return kExitFailure;

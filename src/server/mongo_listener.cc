@@ -8,7 +8,6 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -23,6 +22,7 @@
 #include "engine/engine.h"
 #include "server/acceptor.h"
 #include "server/connection_set.h"
+#include "server/io_pool.h"
 
 namespace amalgam::server {
 
@@ -40,21 +40,21 @@ struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
   tcp::socket socket;
   asio::steady_timer timer;  // bounds the time a started message may take to arrive
-  bool idle = false;         // waiting for the first byte of the next message (strand only)
+  bool idle = false;         // waiting for the first byte of the next message (its I/O thread only)
 };
 }  // namespace
 
 struct MongoListener::State {
-  State(asio::io_context& io_in, api::mongo::MongoService& service_in, MetricsRegistry& metrics)
-      : io(io_in),
-        acceptor(asio::make_strand(io_in)),
+  State(IoPool& pool_in, api::mongo::MongoService& service_in, MetricsRegistry& metrics)
+      : pool(pool_in),
+        acceptor(pool_in.primary()),
         reaper(acceptor.get_executor()),
         service(service_in),
         open_gauge(metrics.GetGauge("amalgam_mongo_open_connections", "Open MongoDB connections.")),
         commands(metrics.GetCounter("amalgam_mongo_messages_total", "MongoDB wire messages handled.")),
         notifier(service_in.engine().store()) {}
 
-  asio::io_context& io;
+  IoPool& pool;
   tcp::acceptor acceptor;
   asio::steady_timer reaper;
   uint16_t port = 0;
@@ -71,7 +71,7 @@ namespace {
 
 // Waits, without holding the thread, until the change log passes `after_seq` or `deadline`
 // passes (a getMore that asked to answer later: AwaitRequest in api/mongo/command.h). The
-// notifier's callback runs on its own thread and only posts the wake-up to this strand.
+// notifier's callback runs on its own thread and only posts the wake-up to the connection's I/O thread.
 asio::awaitable<void> AwaitChange(MongoListener::State& state, uint64_t after_seq,
                                   std::chrono::steady_clock::time_point deadline) {
   auto executor = co_await asio::this_coro::executor;
@@ -199,7 +199,8 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<MongoListener::State> state) {
   for (;;) {
-    tcp::socket socket(asio::make_strand(state->io));
+    // The connection lives on one I/O thread from now on (io_pool.h).
+    tcp::socket socket(state->pool.Next());
     boost::system::error_code ec;
     co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopping.load() || !state->acceptor.is_open()) co_return;
@@ -228,8 +229,8 @@ asio::awaitable<void> ReapLoop(std::shared_ptr<MongoListener::State> state) {
 
 }  // namespace
 
-MongoListener::MongoListener(asio::io_context& io, api::mongo::MongoService& service, MetricsRegistry& metrics)
-    : state_(std::make_shared<State>(io, service, metrics)) {}
+MongoListener::MongoListener(IoPool& pool, api::mongo::MongoService& service, MetricsRegistry& metrics)
+    : state_(std::make_shared<State>(pool, service, metrics)) {}
 
 MongoListener::~MongoListener() = default;
 

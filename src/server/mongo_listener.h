@@ -1,7 +1,7 @@
 #pragma once
 // MongoListener: the MongoDB wire-protocol port. Reads whole messages (16-byte header, then
 // the rest; lengths checked before anything is allocated), hands them to api::mongo's
-// MongoService and writes its replies. One coroutine per connection, on its own strand;
+// MongoService and writes its replies. One coroutine per connection, on one I/O thread (io_pool.h);
 // messages on one connection are handled in order.
 //
 // Limits: a message above 48 MB (maxMessageSizeBytes) or below 16 bytes closes the connection;
@@ -18,19 +18,17 @@
 #include "server/listener.h"
 #include "server/metrics.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
-
 namespace amalgam::api::mongo {
 class MongoService;
 }
 
 namespace amalgam::server {
 
+class IoPool;
+
 class MongoListener final : public Listener {
  public:
-  MongoListener(boost::asio::io_context& io, api::mongo::MongoService& service, MetricsRegistry& metrics);
+  MongoListener(IoPool& pool, api::mongo::MongoService& service, MetricsRegistry& metrics);
   ~MongoListener() override;
 
   std::string_view name() const override { return "mongo"; }

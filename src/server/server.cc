@@ -1,7 +1,6 @@
 #include "server/server.h"
 
 #include <algorithm>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "server/io_pool.h"
 #include "server/ports_file.h"
 
 namespace amalgam::server {
@@ -21,8 +21,6 @@ namespace amalgam::server {
 namespace asio = boost::asio;
 
 namespace {
-
-unsigned IoThreadCount() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 std::string HostPort(const std::string& host, uint16_t port) {
   bool v6 = host.find(':') != std::string::npos;
@@ -37,8 +35,7 @@ struct Server::Impl {
         metrics(metrics_in),
         clock(clock_in),
         start_nanos(clock_in.MonotonicNanos()),
-        io(static_cast<int>(IoThreadCount())),
-        signals(asio::make_strand(io), SIGINT, SIGTERM) {}
+        signals(asio::make_strand(pool.primary()), SIGINT, SIGTERM) {}
 
   uint16_t PortFor(std::string_view name) const {
     if (name == "mongo") return options.mongo_port;
@@ -63,32 +60,13 @@ struct Server::Impl {
     });
   }
 
-  // Entry point of every I/O thread: exceptions stop here as a log line, and the thread goes on.
-  void RunIoThread() {
-    for (;;) {
-      try {
-        io.run();
-        return;
-      } catch (const std::exception& e) {
-        AMALGAM_LOG(kError, "server") << "unexpected exception on an I/O thread: " << e.what();
-      } catch (...) {
-        AMALGAM_LOG(kError, "server") << "unexpected exception on an I/O thread";
-      }
-    }
-  }
-
   size_t OpenConnections() const {
     size_t n = 0;
     for (const auto& listener : listeners) n += listener->open_connections();
     return n;
   }
 
-  void StopIoThreads() {
-    work.reset();
-    io.stop();
-    for (std::thread& t : threads) t.join();
-    threads.clear();
-  }
+  void StopIoThreads() { pool.Stop(); }
 
   ServerOptions options;
   MetricsRegistry& metrics;
@@ -96,11 +74,9 @@ struct Server::Impl {
   int64_t start_nanos;
 
   // Declared first so it is destroyed last: everything below uses it.
-  asio::io_context io;
+  IoPool pool;
   asio::signal_set signals;  // used only on its strand
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::unique_ptr<Listener>> listeners;
-  std::vector<std::thread> threads;
   bool started = false;
   bool stopped = false;
 
@@ -132,7 +108,7 @@ Server::~Server() {
                                   [] { return 0.0; });
 }
 
-asio::io_context& Server::io_context() { return impl_->io; }
+IoPool& Server::io_pool() { return impl_->pool; }
 
 void Server::AddListener(std::unique_ptr<Listener> listener) {
   impl_->listeners.push_back(std::move(listener));
@@ -146,9 +122,7 @@ Status Server::Start() {
     AMALGAM_LOG(kInfo, "server") << listener->name() << " listening on "
                                  << HostPort(bind, listener->port());
   }
-  s.work.emplace(s.io.get_executor());
-  unsigned n = IoThreadCount();
-  for (unsigned i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.RunIoThread(); });
+  s.pool.Start();
   for (auto& listener : s.listeners) listener->StartAccepting();
 
   std::vector<std::pair<std::string, uint16_t>> ports;

@@ -1,10 +1,10 @@
 #pragma once
-// Server: wires amalgamd's listeners to one io_context run by N I/O threads (N = hardware
-// concurrency, at least 1), handles SIGTERM/SIGINT, publishes the ports file and shuts down
+// Server: wires amalgamd's listeners to an IoPool (one io_context per I/O thread, N = hardware
+// concurrency, at least 1; io_pool.h), handles SIGTERM/SIGINT, publishes the ports file and shuts down
 // gracefully.
 //
 //   Server server(options, metrics, SystemClock::Default());
-//   server.AddListener(std::make_unique<HttpListener>(server.io_context(), metrics));
+//   server.AddListener(std::make_unique<HttpListener>(server.io_pool(), metrics));
 //   if (Status s = server.Start(); !s.ok()) ...      // exit 1
 //   server.WaitForShutdownRequest();                  // SIGTERM, SIGINT or RequestShutdown()
 //   server.Shutdown();                                // then exit 0
@@ -19,7 +19,7 @@
 //
 // Threading: construct, AddListener, Start, WaitForShutdownRequest and Shutdown from one thread
 // (main). RequestShutdown() may be called from any thread.
-// Ownership: owns the io_context, its threads and the listeners; borrows `metrics` and `clock`,
+// Ownership: owns the IoPool and the listeners; borrows `metrics` and `clock`,
 // which must outlive the Server.
 
 #include <chrono>
@@ -32,11 +32,9 @@
 #include "server/metrics.h"
 #include "server/options.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
-
 namespace amalgam::server {
+
+class IoPool;
 
 class Server {
  public:
@@ -48,8 +46,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // The io_context every listener serves on.
-  boost::asio::io_context& io_context();
+  // The I/O threads every listener serves on.
+  IoPool& io_pool();
 
   // REQUIRES: before Start().
   void AddListener(std::unique_ptr<Listener> listener);
