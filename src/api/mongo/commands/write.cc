@@ -44,6 +44,32 @@ Result<std::vector<std::string>> CollectMatches(CommandContext& ctx, engine::Han
   return ids;
 }
 
+// The candidates of a filter that pins them to listed _id values (equality, $eq or $in on _id
+// in the top-level conjunction: the planner's _id lookup), in ascending encoded order, when no
+// hint asks for another access path. A write reads each one under its lock and re-matches it
+// there, so the snapshot read that CollectMatches would make first is skipped: for a statement
+// like {q: {_id: X}} that read was half the statement's cost. nullopt: plan and read as usual.
+// Unlike the snapshot read, the locked read also locks an _id that has no document (released
+// when the write or its transaction ends).
+Result<std::optional<std::vector<std::string>>> IdCandidates(const engine::CollectionHandle& coll, bson::DocView filter,
+                                                             bson::Value hint) {
+  if (!hint.missing()) return std::optional<std::vector<std::string>>();
+  bool mentions_id = false;
+  for (const bson::Element& e : filter) {
+    if (e.name == "_id" || e.name == "$and") {
+      mentions_id = true;
+      break;
+    }
+  }
+  if (!mentions_id) return std::optional<std::vector<std::string>>();
+  query::PlanRequest req;
+  req.coll = &coll;
+  req.filter = filter;
+  AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
+  if (plan.kind != query::Plan::Kind::kIdLookup) return std::optional<std::vector<std::string>>();
+  return std::optional<std::vector<std::string>>(std::move(plan.ids));
+}
+
 struct DeleteSpec {
   bson::Document q;
   int64_t limit = 0;
@@ -82,17 +108,24 @@ Result<DeleteSpec> ParseDeleteSpec(bson::DocView d) {
 Result<int64_t> RunDelete(CommandContext& ctx, engine::HandlePtr coll, const DeleteSpec& spec) {
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(spec.q.view(), query::MatchContext{}));
   bson::Value hint = spec.hint_holder.view().Get("h");
-  // With limit 1 a candidate may stop matching before we lock it: look further then.
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> by_id, IdCandidates(*coll, spec.q.view(), hint));
+  const bool authoritative = by_id.has_value();
+  // With limit 1 a candidate may stop matching before we lock it: look further then (not
+  // needed when the candidates are all the _ids the filter allows).
   for (int attempt = 0; attempt < 10; ++attempt) {
-    AMALGAM_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                             CollectMatches(ctx, coll, spec.q.view(), hint, spec.limit, matcher));
+    std::vector<std::string> ids;
+    if (by_id) {
+      ids = std::move(*by_id);
+    } else {
+      AMALGAM_ASSIGN_OR_RETURN(ids, CollectMatches(ctx, coll, spec.q.view(), hint, spec.limit, matcher));
+    }
     int64_t deleted = 0;
-    for (size_t start = 0; start < ids.size(); start += kChunk) {
+    for (size_t start = 0; start < ids.size() && (spec.limit == 0 || deleted == 0); start += kChunk) {
       size_t end = std::min(ids.size(), start + kChunk);
       int64_t n = 0;
       Status r = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
         n = 0;
-        for (size_t i = start; i < end; ++i) {
+        for (size_t i = start; i < end && (spec.limit == 0 || n == 0); ++i) {
           AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, t.GetByEncodedId(*coll, ids[i], true));
           if (!doc || !matcher.Matches(doc->view())) continue;
           AMALGAM_RETURN_IF_ERROR(t.Delete(*coll, doc->view()));
@@ -103,7 +136,7 @@ Result<int64_t> RunDelete(CommandContext& ctx, engine::HandlePtr coll, const Del
       AMALGAM_RETURN_IF_ERROR(r);
       deleted += n;
     }
-    if (spec.limit == 0 || deleted > 0 || ids.empty()) return deleted;
+    if (authoritative || spec.limit == 0 || deleted > 0 || ids.empty()) return deleted;
   }
   return int64_t{0};
 }
@@ -276,22 +309,30 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
   if (!coll) return out;
   int64_t now = ctx.service.clock().NowMillis();
   bson::Value hint = spec.hint_holder.view().Get("h");
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> by_id, IdCandidates(*coll, spec.q.view(), hint));
+  const bool authoritative = by_id.has_value();
   for (int attempt = 0; attempt < 10; ++attempt) {
-    AMALGAM_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                             CollectMatches(ctx, coll, spec.q.view(), hint, spec.multi ? 0 : 1, matcher));
-    for (size_t start = 0; start < ids.size(); start += kChunk) {
+    std::vector<std::string> ids;
+    if (by_id) {
+      ids = std::move(*by_id);
+    } else {
+      AMALGAM_ASSIGN_OR_RETURN(ids, CollectMatches(ctx, coll, spec.q.view(), hint, spec.multi ? 0 : 1, matcher));
+    }
+    for (size_t start = 0; start < ids.size() && (spec.multi || out.matched == 0); start += kChunk) {
       size_t end = std::min(ids.size(), start + kChunk);
       UpdateOutcome chunk;
       Status r = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
         chunk = UpdateOutcome();
-        for (size_t i = start; i < end; ++i) AMALGAM_RETURN_IF_ERROR(UpdateOne(t, *coll, ids[i], matcher, update, now, &chunk));
+        for (size_t i = start; i < end && (spec.multi || chunk.matched == 0); ++i) {
+          AMALGAM_RETURN_IF_ERROR(UpdateOne(t, *coll, ids[i], matcher, update, now, &chunk));
+        }
         return Status::OK();
       });
       AMALGAM_RETURN_IF_ERROR(r);
       out.matched += chunk.matched;
       out.modified += chunk.modified;
     }
-    if (spec.multi || out.matched > 0 || ids.empty()) break;
+    if (authoritative || spec.multi || out.matched > 0 || ids.empty()) break;
   }
   if (out.matched == 0 && spec.upsert) {
     AMALGAM_ASSIGN_OR_RETURN(bson::Document doc, UpsertDocument(update, spec.q.view(), now));
@@ -420,7 +461,46 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
   bool updated_existing = false;
   std::optional<bson::Document> upserted_id;
   int64_t n = 0;
-  for (int attempt = 0; coll && attempt < 10 && n == 0; ++attempt) {
+  // Removes or updates the document with `id` if it matches, under its lock.
+  auto modify = [&](engine::WriteTxn& t, const std::string& id) -> Status {
+    result.reset();
+    n = 0;
+    if (remove) {
+      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, t.GetByEncodedId(*coll, id, true));
+      if (!doc || !matcher.Matches(doc->view())) return Status::OK();
+      AMALGAM_RETURN_IF_ERROR(t.Delete(*coll, doc->view()));
+      result = std::move(*doc);
+      n = 1;
+      return Status::OK();
+    }
+    UpdateOutcome out;
+    bson::Document before, after;
+    AMALGAM_RETURN_IF_ERROR(UpdateOne(t, *coll, id, matcher, *update, now, &out, &before, &after));
+    if (out.matched == 0) return Status::OK();
+    n = 1;
+    updated_existing = true;
+    result = want_new ? std::move(after) : std::move(before);
+    return Status::OK();
+  };
+  std::optional<std::vector<std::string>> by_id;
+  if (coll) {
+    AMALGAM_ASSIGN_OR_RETURN(by_id, IdCandidates(*coll, find.filter.view(), find.hint_holder.view().Get("h")));
+    // With a sort and several candidates the first match in sort order is wanted: plan as usual.
+    if (by_id && by_id->size() > 1 && !find.sort.view().empty()) by_id.reset();
+  }
+  if (by_id) {
+    // The candidates in _id order (the order of the planner's _id lookup), each read under its
+    // lock: the first that matches is the one.
+    AMALGAM_RETURN_IF_ERROR(ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
+      updated_existing = false;
+      for (const std::string& id : *by_id) {
+        AMALGAM_RETURN_IF_ERROR(modify(t, id));
+        if (n > 0) break;
+      }
+      return Status::OK();
+    }));
+  }
+  for (int attempt = 0; coll && !by_id && attempt < 10 && n == 0; ++attempt) {
     FindOptions first = find;
     first.limit = 1;
     first.hint = find.hint_holder.view().Get("h");
@@ -430,27 +510,7 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
     if (!found) break;
     std::string id = storage::EncodeValue(candidate.view().Get("_id")).key;
     q.source.reset();  // a transaction's iterators must not outlive its next write
-    Status w = ctx.RunWrite([&](engine::WriteTxn& t) -> Status {
-      result.reset();
-      n = 0;
-      if (remove) {
-        AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, t.GetByEncodedId(*coll, id, true));
-        if (!doc || !matcher.Matches(doc->view())) return Status::OK();
-        AMALGAM_RETURN_IF_ERROR(t.Delete(*coll, doc->view()));
-        result = std::move(*doc);
-        n = 1;
-        return Status::OK();
-      }
-      UpdateOutcome out;
-      bson::Document before, after;
-      AMALGAM_RETURN_IF_ERROR(UpdateOne(t, *coll, id, matcher, *update, now, &out, &before, &after));
-      if (out.matched == 0) return Status::OK();
-      n = 1;
-      updated_existing = true;
-      result = want_new ? std::move(after) : std::move(before);
-      return Status::OK();
-    });
-    AMALGAM_RETURN_IF_ERROR(w);
+    AMALGAM_RETURN_IF_ERROR(ctx.RunWrite([&](engine::WriteTxn& t) { return modify(t, id); }));
   }
   if (n == 0 && spec.upsert && update) {
     AMALGAM_ASSIGN_OR_RETURN(bson::Document doc, UpsertDocument(*update, spec.q.view(), now));
