@@ -13,9 +13,16 @@
 //           rounds interleave (none, streams, none, streams) and the best round of each counts.
 //
 // Bounds: every loop stops at its deadline; only the URI given is contacted.
+//           With --server-pid, each round also reports CPU per insert: the server's (from
+//           /proc/<pid>/stat) and the benchmark's own writer and watcher threads'
+//           (CLOCK_THREAD_CPUTIME_ID), which share the machine's cores with the server.
 // Usage: change_stream_bench --mongo URI [--rate 5000] [--writers 4] [--measure-ms 5000]
-//                            [--conns 8] [--streams 4]
+//                            [--conns 8] [--streams 4] [--server-pid PID] [--rounds 2]
+//                            [--latency on|off]
 #include <mongoc/mongoc.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +30,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +42,56 @@ using Clock = std::chrono::steady_clock;
 
 int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
+// CPU seconds of process `pid` (user + system, from /proc/<pid>/stat; the system part also in
+// *sys); 0 when pid <= 0.
+double ProcessCpuSeconds(int pid, double* sys = nullptr) {
+  if (sys) *sys = 0;
+  if (pid <= 0) return 0;
+  static const double kTick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t p = s.rfind(')');
+  if (p == std::string::npos) return 0;
+  std::istringstream in(s.substr(p + 2));
+  std::string field;
+  std::vector<std::string> v;
+  while (v.size() < 13 && in >> field) v.push_back(field);
+  if (v.size() < 13) return 0;
+  if (sys) *sys = std::atof(v[12].c_str()) / kTick;
+  return (std::atof(v[11].c_str()) + std::atof(v[12].c_str())) / kTick;
+}
+
+// Counts the getMore commands a client sends (command monitoring), to show events per batch.
+void CountGetMores(mongoc_client_t* c, std::atomic<int64_t>* counter) {
+  mongoc_apm_callbacks_t* cbs = mongoc_apm_callbacks_new();
+  mongoc_apm_set_command_started_cb(cbs, [](const mongoc_apm_command_started_t* e) {
+    if (std::strcmp(mongoc_apm_command_started_get_command_name(e), "getMore") == 0) {
+      (*static_cast<std::atomic<int64_t>*>(mongoc_apm_command_started_get_context(e)))++;
+    }
+  });
+  mongoc_client_set_apm_callbacks(c, cbs, counter);
+  mongoc_apm_callbacks_destroy(cbs);
+}
+
+double SelfCpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// Adds a double atomically (CPU seconds summed over threads).
+void AddTo(std::atomic<double>& a, double d) {
+  double cur = a.load();
+  while (!a.compare_exchange_weak(cur, cur + d)) {
+  }
+}
+
 struct Args {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
   int rate = 5000;
@@ -40,6 +99,10 @@ struct Args {
   int measure_ms = 5000;
   int conns = 8;
   int streams = 4;
+  int server_pid = 0;  // amalgamd, for its CPU per insert
+  int rounds = 2;
+  bool skip_latency = false;
+  std::string dynamo;  // host:port of amalgamd's DynamoDB face (GetRecords latency)
 };
 
 mongoc_client_t* Connect(const Args& a) {
@@ -173,25 +236,47 @@ void Latency(const Args& a) {
               Percentile(lat, 0.99), lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1e6);
 }
 
-double Throughput(const Args& a, int streams, int round) {
+struct Round {
+  double rate = 0;           // inserts/s
+  double server_us = 0;      // amalgamd CPU per insert
+  double server_sys_us = 0;  // of which in the kernel
+  double writers_us = 0;     // benchmark writer threads' CPU per insert
+  double watchers_us = 0;    // benchmark watcher threads' CPU per insert
+  double process_us = 0;     // the whole benchmark process per insert
+};
+
+Round Throughput(const Args& a, int streams, int round) {
   std::string name = "tp" + std::to_string(round) + "_" + std::to_string(streams);
   DropCollection(a, name.c_str());
   std::atomic<bool> stop{false};
   std::atomic<int> open{0};
-  std::atomic<int64_t> delivered{0};
+  std::atomic<int64_t> delivered{0}, delivered_in_window{0}, getmores{0};
+  std::atomic<double> watcher_cpu{0}, writer_cpu{0};
+  std::atomic<bool> started{false};
+  Clock::time_point start, end;
   std::vector<std::thread> watchers;
   for (int s = 0; s < streams; ++s) {
     watchers.emplace_back([&] {
       mongoc_client_t* c = Connect(a);
+      CountGetMores(c, &getmores);
       mongoc_collection_t* coll = mongoc_client_get_collection(c, "csbench", name.c_str());
       mongoc_change_stream_t* cs = Watch(coll);
       const bson_t* ev;
       mongoc_change_stream_next(cs, &ev);
       open++;
+      while (!started) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      double cpu0 = ThreadCpuSeconds(), cpu_end = -1;
       auto deadline = Clock::now() + std::chrono::milliseconds(a.measure_ms + 10000);
       while (!stop && Clock::now() < deadline) {
-        if (mongoc_change_stream_next(cs, &ev)) delivered++;
+        bool got = mongoc_change_stream_next(cs, &ev);
+        if (Clock::now() < end) {
+          if (got) delivered_in_window++;
+        } else if (cpu_end < 0) {
+          cpu_end = ThreadCpuSeconds();  // the window is over: what follows is the tail
+        }
+        if (got) delivered++;
       }
+      AddTo(watcher_cpu, (cpu_end < 0 ? ThreadCpuSeconds() : cpu_end) - cpu0);
       mongoc_change_stream_destroy(cs);
       mongoc_collection_destroy(coll);
       mongoc_client_destroy(c);
@@ -200,27 +285,54 @@ double Throughput(const Args& a, int streams, int round) {
   while (open < streams) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::atomic<int64_t> ops{0};
   std::vector<std::thread> writers;
-  auto start = Clock::now();
-  auto end = start + std::chrono::milliseconds(a.measure_ms);
+  std::atomic<int> connected{0};
+  start = Clock::now() + std::chrono::milliseconds(200);  // writers connect first
+  end = start + std::chrono::milliseconds(a.measure_ms);
   for (int w = 0; w < a.conns; ++w) {
     writers.emplace_back([&, w] {
       mongoc_client_t* c = Connect(a);
       mongoc_collection_t* coll = mongoc_client_get_collection(c, "csbench", name.c_str());
+      Insert(coll, -1 - w);  // connects
+      connected++;
+      std::this_thread::sleep_until(start);
+      double cpu0 = ThreadCpuSeconds();
       for (int64_t i = w; Clock::now() < end; i += a.conns) {
         if (Insert(coll, i)) ops++;
       }
+      AddTo(writer_cpu, ThreadCpuSeconds() - cpu0);
       mongoc_collection_destroy(coll);
       mongoc_client_destroy(c);
     });
   }
+  std::this_thread::sleep_until(start);
+  started = true;
+  double sys0, sys1;
+  double server0 = ProcessCpuSeconds(a.server_pid, &sys0), self0 = SelfCpuSeconds();
+  int64_t getmores0 = getmores.load();
   for (auto& t : writers) t.join();
+  double server1 = ProcessCpuSeconds(a.server_pid, &sys1), self1 = SelfCpuSeconds();
+  int64_t window_getmores = getmores.load() - getmores0;
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   stop = true;
   for (auto& t : watchers) t.join();
-  double rate = ops / secs;
-  std::printf("cost: round %d, %d streams: %.0f inserts/s on %d connections (events delivered %lld)\n", round, streams,
-              rate, a.conns, static_cast<long long>(delivered.load()));
-  return rate;
+  Round r;
+  r.rate = ops / secs;
+  double n = std::max<int64_t>(1, ops.load());
+  r.server_us = (server1 - server0) * 1e6 / n;
+  r.server_sys_us = (sys1 - sys0) * 1e6 / n;
+  r.writers_us = writer_cpu.load() * 1e6 / n;
+  r.watchers_us = watcher_cpu.load() * 1e6 / n;
+  r.process_us = (self1 - self0) * 1e6 / n;
+  std::printf("cost: round %d, %d streams: %.0f inserts/s on %d connections; events delivered %lld (%lld in the "
+              "window, %.0f%% of %d x inserts; %.1f events per getMore); CPU per insert: server %.1f us (%.1f in "
+              "the kernel), bench writers %.1f us, bench watchers %.1f us (bench process %.1f us)\n",
+              round, streams, r.rate, a.conns, static_cast<long long>(delivered.load()),
+              static_cast<long long>(delivered_in_window.load()),
+              streams ? 100.0 * delivered_in_window.load() / (n * streams) : 0.0, streams,
+              window_getmores ? static_cast<double>(delivered_in_window.load()) / window_getmores : 0.0, r.server_us,
+              r.server_sys_us, r.writers_us, r.watchers_us, r.process_us);
+  std::fflush(stdout);
+  return r;
 }
 
 }  // namespace
@@ -230,29 +342,39 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--mongo") a.uri = v;
+    else if (k == "--dynamo") a.dynamo = v;
     else if (k == "--rate") a.rate = std::atoi(v.c_str());
     else if (k == "--writers") a.writers = std::atoi(v.c_str());
     else if (k == "--measure-ms") a.measure_ms = std::atoi(v.c_str());
     else if (k == "--conns") a.conns = std::atoi(v.c_str());
     else if (k == "--streams") a.streams = std::atoi(v.c_str());
+    else if (k == "--server-pid") a.server_pid = std::atoi(v.c_str());
+    else if (k == "--rounds") a.rounds = std::atoi(v.c_str());
+    else if (k == "--latency") a.skip_latency = v == "off";
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
-  if (a.rate < 1 || a.writers < 1 || a.measure_ms < 100 || a.conns < 1 || a.streams < 0) {
+  if (a.rate < 1 || a.writers < 1 || a.measure_ms < 100 || a.conns < 1 || a.streams < 0 || a.rounds < 1) {
     std::fprintf(stderr, "bad arguments\n");
     return 2;
   }
   mongoc_init();
-  Latency(a);
-  double none = 0, with = 0;
-  for (int round = 0; round < 2; ++round) {
-    none = std::max(none, Throughput(a, 0, round));
-    with = std::max(with, Throughput(a, a.streams, round));
+  if (!a.skip_latency) Latency(a);
+  Round none, with;
+  for (int round = 0; round < a.rounds; ++round) {
+    Round r0 = Throughput(a, 0, round);
+    if (r0.rate > none.rate) none = r0;
+    Round r1 = Throughput(a, a.streams, round);
+    if (r1.rate > with.rate) with = r1;
   }
-  std::printf("cost: best of 2 rounds: %.0f inserts/s without streams, %.0f with %d (%.1f%%)\n", none, with, a.streams,
-              100.0 * with / none);
+  std::printf("cost: best of %d rounds: %.0f inserts/s without streams, %.0f with %d (%.1f%%)\n", a.rounds, none.rate,
+              with.rate, a.streams, 100.0 * with.rate / none.rate);
+  std::printf("cost: CPU per insert (best rounds), none -> %d streams: server %.1f -> %.1f us (kernel %.1f -> %.1f), "
+              "bench writers %.1f -> %.1f us, bench watchers %.1f -> %.1f us\n",
+              a.streams, none.server_us, with.server_us, none.server_sys_us, with.server_sys_us, none.writers_us,
+              with.writers_us, none.watchers_us, with.watchers_us);
   DropCollection(a, "lat");
   mongoc_cleanup();
   return 0;
