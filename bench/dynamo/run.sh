@@ -6,16 +6,17 @@
 # (preload.py), then runs wrk with dynamo.lua: GetItem, PutItem, UpdateItem (ADD counter) and a
 # 10-item Query at 1, 16 and 64 keep-alive connections against each, and stops all three by PID.
 # Usage: bench/dynamo/run.sh [--duration SECONDS (5)] [--partitions N (500, 10 items each)]
-#                           [--conns "1 16 64"]
+#                           [--conns "1 16 64"] [--ops "get query update put"]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${AMALGAM_BUILD_DIR:-build}
-DURATION=5 PARTS=500 CONNS="1 16 64"
+DURATION=5 PARTS=500 CONNS="1 16 64" OPS="get query update put"
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) DURATION=$2; shift 2 ;;
     --partitions) PARTS=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --ops) OPS=$2; shift 2 ;;
     *) echo "bench/dynamo: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -127,7 +128,7 @@ measure() {  # label url op conns
     "$3" bench "$PARTS" "$1" "$4" | grep '^RESULT' | tee -a "$RESULTS" >/dev/null
 }
 for c in $CONNS; do measure nginx "http://127.0.0.1:$NG_PORT/" static "$c"; done
-for op in get query update put; do
+for op in $OPS; do
   for c in $CONNS; do
     measure amalgam "http://127.0.0.1:$AM_PORT/" "$op" "$c"
     measure dynalite "http://127.0.0.1:$DL_PORT/" "$op" "$c"
