@@ -4,10 +4,15 @@
 # Usage: scripts/bench.sh [engine|txn|all] [extra Google Benchmark flags...]
 #        scripts/bench.sh mongo [extra bench/mongo_load flags, e.g. --conns 16 --measure-ms 2000]
 #        scripts/bench.sh vector DATASET_DIR [extra bench/vector flags, e.g. --threads 2 --rounds 5]
+#        scripts/bench.sh vector-e2e DATASET_DIR [extra bench/vector/vector_e2e flags, e.g. --ef 40,80 --nq 5000]
 #        scripts/bench.sh dynamo [bench/dynamo/run.sh flags, e.g. --duration 5 --conns "1 16 64"]
 # `vector` (not part of `all`; needs scripts/bench_setup.sh once and a dataset made by
 # ../shared/datasets/make_datasets.py, e.g. /work/vecdata/ft100-angular) runs bench/vector:
 # Amalgam's HNSW index, hnswlib and FAISS on the same data in one process (about 5 minutes).
+# `vector-e2e` (not part of `all`; needs only libmongoc) starts amalgamd on 127.0.0.1 and a free
+# port in /tmp/amalgam-bench-mongo-*, loads the dataset into it, creates a vectorSearch index and
+# runs the same queries through `$vectorSearch` and against the same index in-process
+# (bench/vector/vector_e2e.cc), then stops amalgamd by PID (about 3 minutes at 100k x 100-d).
 # `mongo` (not part of `all`; needs scripts/bench_setup.sh once) starts amalgamd and a PostgreSQL
 # 15 of its own, on 127.0.0.1 and free ports, in /tmp/amalgam-bench-mongo-*, runs
 # bench/mongo_load against both, and stops both by PID (about 3-4 minutes).
@@ -25,6 +30,8 @@ if [[ $WHICH == mongo ]]; then
   scripts/build.sh amalgamd mongo_load
 elif [[ $WHICH == vector ]]; then
   scripts/build.sh vector_bench
+elif [[ $WHICH == vector-e2e ]]; then
+  scripts/build.sh amalgamd vector_e2e
 elif [[ $WHICH == dynamo ]]; then
   scripts/build.sh amalgamd
   exec bench/dynamo/run.sh "$@"
@@ -95,7 +102,25 @@ run_vector() {  # DATASET_DIR [vector_bench flags...]
   # Hold the build lock so that no build competes for the two cores while we measure.
   flock /tmp/amalgam-build.lock "$BUILD_DIR/bench/vector/vector_bench" --data "$data" "$@"
 }
+run_vector_e2e() {  # DATASET_DIR [vector_e2e flags...]
+  if [ $# -lt 1 ] || [ ! -d "$1" ]; then echo "bench: usage: scripts/bench.sh vector-e2e DATASET_DIR [flags]" >&2; exit 1; fi
+  local data=$1
+  shift
+  MONGO_DIR=$(mktemp -d /tmp/amalgam-bench-mongo-XXXXXX)
+  "$BUILD_DIR/src/server/amalgamd" --data-dir "$MONGO_DIR/amalgam" --mongo-port 0 --http-port 0 --dynamo-port 0 \
+    --log-level warning >"$MONGO_DIR/amalgamd.log" 2>&1 &
+  AMALGAMD_PID=$!
+  for _ in $(seq 100); do [ -f "$MONGO_DIR/amalgam/amalgamd.ports" ] && break; sleep 0.1; done
+  local mongo_port
+  mongo_port=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mongo"])' "$MONGO_DIR/amalgam/amalgamd.ports")
+  echo "amalgamd pid $AMALGAMD_PID on 127.0.0.1:$mongo_port"
+  # Hold the build lock so that no build competes for the two cores while we measure.
+  flock /tmp/amalgam-build.lock "$BUILD_DIR/bench/vector/vector_e2e" \
+    --mongo "mongodb://127.0.0.1:$mongo_port/?directConnection=true&appname=vector_e2e" --pid "$AMALGAMD_PID" \
+    --data "$data" "$@"
+}
 EXTRA=("$@")
+if [[ $WHICH == vector-e2e ]]; then run_vector_e2e "${EXTRA[@]}"; fi
 if [[ $WHICH == mongo ]]; then run_mongo "${EXTRA[@]}"; fi
 if [[ $WHICH == vector ]]; then run_vector "${EXTRA[@]}"; fi
 if [[ $WHICH == engine || $WHICH == all ]]; then run engine engine_bench "${EXTRA[@]}"; fi
