@@ -194,3 +194,32 @@ def test_compound_index_on_fields_under_one_array(db):
     assert db.orders.find({"items.sku": "a", "items.qty": 5}).explain()["queryPlanner"]["winningPlan"][
         "inputStage"]["indexName"] == "items.sku_1_items.qty_1"
     assert db.command("validate", "orders")["valid"] is True
+
+
+def test_list_indexes_and_collections_page_with_batch_size(db):
+    db = db.client.listing_paging  # a database of its own: the listing below is exact
+    coll = db.paged
+    coll.insert_one({"a": 1, "b": 2, "c": 3})
+    for name in ("a", "b", "c"):
+        coll.create_index(name)
+    first = db.command({"listIndexes": "paged", "cursor": {"batchSize": 2}})
+    assert [i["name"] for i in first["cursor"]["firstBatch"]] == ["_id_", "a_1"]
+    cursor_id = first["cursor"]["id"]
+    assert cursor_id != 0
+    rest = db.command({"getMore": cursor_id, "collection": "paged"})
+    assert [i["name"] for i in rest["cursor"]["nextBatch"]] == ["b_1", "c_1"]
+    assert rest["cursor"]["id"] == 0
+    assert [i["name"] for i in coll.list_indexes()] == ["_id_", "a_1", "b_1", "c_1"]
+    for i in range(3):
+        db.create_collection(f"extra{i}")
+    listed = db.command({"listCollections": 1, "nameOnly": True, "cursor": {"batchSize": 1}})
+    assert len(listed["cursor"]["firstBatch"]) == 1 and listed["cursor"]["id"] != 0
+    assert sorted(db.list_collection_names()) == ["extra0", "extra1", "extra2", "paged"]
+    empty = db.command({"listIndexes": "paged", "cursor": {"batchSize": 0}})
+    assert empty["cursor"]["firstBatch"] == [] and empty["cursor"]["id"] != 0
+    with pytest.raises(pymongo.errors.OperationFailure) as err:
+        db.command({"listIndexes": "paged", "cursor": {"batchSize": -1}})
+    assert err.value.code == 51024
+    with pytest.raises(pymongo.errors.OperationFailure) as err:
+        db.command({"listCollections": 1, "cursor": 5})
+    assert err.value.code == 14

@@ -1,5 +1,6 @@
 // Database and collection commands: listDatabases, listCollections, create, drop,
 // dropDatabase, renameCollection, collMod, dbStats, collStats, validate.
+#include "api/mongo/batch.h"
 #include "api/mongo/command.h"
 #include "api/mongo/service.h"
 #include "bson/json.h"
@@ -23,18 +24,6 @@ CollectionStats Measure(engine::Engine& engine, const engine::CollectionHandle& 
     s.bytes += doc.size();
   }
   return s;
-}
-
-// {cursor: {id: 0, ns, firstBatch: [...]}} for small listings returned whole.
-void AppendSingleBatchCursor(bson::Builder& r, const std::string& ns, const std::vector<bson::Document>& docs) {
-  r.StartDocument("cursor");
-  r.AppendInt64("id", 0);
-  r.AppendString("ns", ns);
-  r.StartArray("firstBatch");
-  bson::ArrayBuilder a(r);
-  for (const bson::Document& d : docs) r.AppendDocument(a.Next(), d.view());
-  r.EndArray();
-  r.EndDocument();
 }
 
 // The simple filters drivers send to listCollections / listDatabases: {name: "x"} or
@@ -87,6 +76,7 @@ Status ListDatabases(CommandContext& ctx, bson::Builder& r) {
 }
 
 Status ListCollections(CommandContext& ctx, bson::Builder& r) {
+  AMALGAM_ASSIGN_OR_RETURN(int64_t batch_size, ListingBatchSizeArg("listCollections", ctx.cmd.Get("cursor")));
   bool name_only = TruthyValue(ctx.cmd.Get("nameOnly"));
   bson::DocView filter = FilterArg(ctx);
   std::vector<bson::Document> docs;
@@ -102,8 +92,8 @@ Status ListCollections(CommandContext& ctx, bson::Builder& r) {
     }
     docs.push_back(std::move(b).Finish());
   }
-  AppendSingleBatchCursor(r, ctx.db + ".$cmd.listCollections", docs);
-  return Status::OK();
+  return AppendListingCursor(ctx.service.cursors(), ctx.db + ".$cmd.listCollections", std::move(docs), batch_size,
+                             ctx.conn.connection_id, ctx.service.clock().NowMillis(), r);
 }
 
 // Options `create` accepts and stores; the rest are rejected so typos do not pass silently.

@@ -1,4 +1,5 @@
 // Index commands: createIndexes, dropIndexes, listIndexes.
+#include "api/mongo/batch.h"
 #include "api/mongo/command.h"
 #include "api/mongo/service.h"
 #include "bson/json.h"
@@ -70,16 +71,12 @@ Status DropIndexes(CommandContext& ctx, bson::Builder& r) {
 Status ListIndexes(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
+  AMALGAM_ASSIGN_OR_RETURN(int64_t batch_size, ListingBatchSizeArg("listIndexes", ctx.cmd.Get("cursor")));
   if (!h) return Status(ErrorCode::kNamespaceNotFound, "ns does not exist: " + ctx.db + "." + coll);
-  r.StartDocument("cursor");
-  r.AppendInt64("id", 0);
-  r.AppendString("ns", ctx.db + "." + coll);
-  r.StartArray("firstBatch");
-  bson::ArrayBuilder a(r);
-  for (const catalog::IndexSpec& spec : h->info->indexes) r.AppendDocument(a.Next(), spec.ToListing().view());
-  r.EndArray();
-  r.EndDocument();
-  return Status::OK();
+  std::vector<bson::Document> docs;
+  for (const catalog::IndexSpec& spec : h->info->indexes) docs.push_back(spec.ToListing());
+  return AppendListingCursor(ctx.service.cursors(), ctx.db + "." + coll, std::move(docs), batch_size,
+                             ctx.conn.connection_id, ctx.service.clock().NowMillis(), r);
 }
 
 }  // namespace
