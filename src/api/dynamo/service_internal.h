@@ -16,6 +16,7 @@
 #include "api/dynamo/json_params.h"
 #include "api/dynamo/service.h"
 #include "api/dynamo/table_meta.h"
+#include "api/dynamo/table_stats.h"
 #include "engine/engine.h"
 
 namespace amalgam::api::dynamo {
@@ -85,12 +86,13 @@ struct TokenRecord {
 };
 
 struct DynamoService::State {
-  State(engine::Engine& e, Clock& c, ServiceOptions o) : engine(e), clock(c), options(std::move(o)) {}
+  State(engine::Engine& e, Clock& c, ServiceOptions o) : engine(e), clock(c), options(std::move(o)), stats(e, c) {}
   engine::Engine& engine;
   Clock& clock;
   ServiceOptions options;
   TableCache tables;
   ScanSplitCache scan_splits;
+  TableStats stats;  // ItemCount / TableSizeBytes, refreshed in the background
   std::mutex ddl_mu;  // serializes CreateTable/UpdateTable/DeleteTable/Tag* read-modify-writes
 
   std::mutex tokens_mu;

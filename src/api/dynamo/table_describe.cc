@@ -11,47 +11,6 @@ namespace amalgam::api::dynamo {
 
 namespace {
 
-struct Counts {
-  int64_t items = 0;
-  int64_t bytes = 0;
-  std::vector<int64_t> index_items;
-  std::vector<int64_t> index_bytes;
-};
-
-// Item counts and DynamoDB sizes of the table and of each index (an item is in an index when it
-// has the index's key attributes; its size there is that of its projected attributes).
-Result<Counts> CountTable(engine::Engine& engine, const Table& table) {
-  const TableMeta& meta = *table.meta;
-  Counts c;
-  c.index_items.assign(meta.indexes.size(), 0);
-  c.index_bytes.assign(meta.indexes.size(), 0);
-  std::unique_ptr<engine::ReadView> view = engine.Read();
-  std::unique_ptr<engine::DocumentCursor> cursor = view->Scan(*table.handle);
-  bson::DocView doc;
-  while (cursor->Next(&doc)) {
-    model::Item item = model::ItemFromBson(meta.key, doc);
-    ++c.items;
-    c.bytes += static_cast<int64_t>(model::ItemSize(item));
-    for (size_t i = 0; i < meta.indexes.size(); ++i) {
-      const SecondaryIndex& index = meta.indexes[i];
-      if (!item.count(index.key.hash_name)) continue;
-      if (index.key.has_range() && !item.count(*index.key.range_name)) continue;
-      ++c.index_items[i];
-      size_t size = 0;
-      for (const auto& [name, value] : item) {
-        bool projected = index.projection == "ALL" || meta.IsKeyAttribute(name) ||
-                         index.key.IsKeyAttribute(name) ||
-                         (index.projection == "INCLUDE" &&
-                          std::find(index.non_key.begin(), index.non_key.end(), name) != index.non_key.end());
-        if (projected) size += name.size() + model::AttributeValueSize(value);
-      }
-      c.index_bytes[i] += static_cast<int64_t>(size);
-    }
-  }
-  AMALGAM_RETURN_IF_ERROR(cursor->status());
-  return c;
-}
-
 void WriteKeySchema(JsonWriter& w, const KeySchema& key) {
   w.StartArray();
   w.StartObject();
@@ -98,11 +57,9 @@ std::string StreamArn(const DynamoService::State& state, const TableMeta& meta) 
 
 Status WriteTableDescription(OpContext& ctx, const Table& table, std::string_view status, bool count) {
   const TableMeta& m = *table.meta;
-  Counts counts;
-  counts.index_items.assign(m.indexes.size(), 0);
-  counts.index_bytes.assign(m.indexes.size(), 0);
+  TableFigures counts;
   if (count) {
-    AMALGAM_ASSIGN_OR_RETURN(counts, CountTable(ctx.state.engine, table));
+    AMALGAM_ASSIGN_OR_RETURN(counts, ctx.state.stats.Get(table.handle, table.meta));
   }
   JsonWriter& w = ctx.out;
   std::string arn = TableArn(ctx.state, m.name);
@@ -185,10 +142,12 @@ Status WriteTableDescription(OpContext& ctx, const Table& table, std::string_vie
         WriteKey(w, "ProvisionedThroughput");
         WriteThroughput(w, m.pay_per_request ? Throughput{} : index.throughput, 0, 0);
       }
+      TableFigures::Index figures;
+      if (auto it = counts.indexes.find(index.name); it != counts.indexes.end()) figures = it->second;
       WriteKey(w, "IndexSizeBytes");
-      w.Int64(counts.index_bytes[i]);
+      w.Int64(figures.bytes);
       WriteKey(w, "ItemCount");
-      w.Int64(counts.index_items[i]);
+      w.Int64(figures.items);
       WriteKey(w, "IndexArn");
       WriteString(w, arn + "/index/" + index.name);
       w.EndObject();

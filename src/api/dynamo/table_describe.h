@@ -9,8 +9,9 @@
 namespace amalgam::api::dynamo {
 
 // Writes the TableDescription object of `table` with `status` ("ACTIVE", "DELETING", ...).
-// With `count`, ItemCount/TableSizeBytes (and per-index counts) come from a scan of the
-// table; without, they are 0 (a table just created). Errors: kIOError from the scan.
+// With `count`, ItemCount/TableSizeBytes (and per-index counts) are the table's TableStats
+// figures (refreshed periodically, as DynamoDB's); without, they are 0 (a table just created).
+// Errors: kIOError from a first, bounded count.
 Status WriteTableDescription(OpContext& ctx, const Table& table, std::string_view status,
                              bool count);
 

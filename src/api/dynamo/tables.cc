@@ -572,6 +572,7 @@ Status DeleteTable(OpContext& ctx) {
   AMALGAM_RETURN_IF_ERROR(ctx.state.engine.DropCollection(kDynamoDb, *name));
   ctx.state.tables.Forget(table.handle->info->id);
   ctx.state.scan_splits.Forget(table.handle->info->id);
+  ctx.state.stats.Forget(table.handle->info->id);
   return Status::OK();
 }
 
@@ -798,7 +799,7 @@ Status UpdateTable(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(table, ctx.state.tables.Open(engine, meta.name));
   ctx.out.StartObject();
   WriteKey(ctx.out, "TableDescription");
-  AMALGAM_RETURN_IF_ERROR(WriteTableDescription(ctx, table, "ACTIVE", /*count=*/false));
+  AMALGAM_RETURN_IF_ERROR(WriteTableDescription(ctx, table, "ACTIVE", /*count=*/true));
   ctx.out.EndObject();
   return Status::OK();
 }
