@@ -7,4 +7,4 @@ exec "$(dirname "$0")/apt_install.sh" setup \
   librocksdb-dev libbson-dev libmongoc-dev libboost-dev libboost-system-dev libssl-dev \
   rapidjson-dev libpcre2-dev libgtest-dev libgmock-dev googletest libbenchmark-dev \
   clang libclang-rt-14-dev \
-  python3 python3-pymongo python3-boto3 python3-pytest awscli
+  python3 python3-pymongo python3-boto3 python3-pytest awscli tzdata
