@@ -109,3 +109,65 @@ def test_index_created_through_mongodb_serves_search_vectors(amalgamd):
         assert status == 400 and body["__type"].endswith("ResourceNotFoundException")
     finally:
         client.close()
+
+
+def test_vector_attribute_writes_are_validated_against_the_index(amalgamd):
+    server = amalgamd
+    _ok(server, "CreateTable", {
+        "TableName": "VecW", "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "VectorIndexes": [{"IndexName": "emb_idx", "VectorAttribute": {"AttributeName": "emb"}, "Dimensions": 3,
+                           "DistanceFunction": "COSINE", "Projection": {"ProjectionType": "ALL"}}]})
+
+    def vec(*xs):
+        return {"L": [{"N": str(x)} for x in xs]}
+
+    def rejected(op, payload, contains):
+        status, body = dynamo_request(server, op, payload)
+        assert status == 400 and body["__type"].endswith("#ValidationException"), body
+        assert contains in body["message"], body
+        return body["message"]
+
+    # Fine: a right vector, and an item without the attribute (not indexed, as DynamoDB).
+    _ok(server, "PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "a"}, "emb": vec(1, 0, 0)}})
+    _ok(server, "PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "none"}}})
+    msg = rejected("PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "b"}, "emb": vec(1, 2)}},
+                   "Vector attribute emb has 2 dimensions but vector index emb_idx has 3")
+    assert msg.startswith("One or more parameter values were invalid: ")
+    rejected("PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "b"}, "emb": {"S": "1,2,3"}}},
+             "Invalid type for vector attribute emb: expected a list (L) of numbers, got S")
+    rejected("PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "b"}, "emb": {"NS": ["1", "2", "3"]}}}, "got NS")
+    rejected("PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "b"}, "emb": {"L": [
+        {"N": "1"}, {"S": "2"}, {"N": "3"}]}}}, "element [1] is of type S, expected N")
+    rejected("PutItem", {"TableName": "VecW", "Item": {"pk": {"S": "b"}, "emb": vec("1e39", 0, 0)}},
+             "element [0] 1" + "0" * 39 + " is outside the 32-bit floating point range")
+    # UpdateItem checks the item it would write; nothing changes.
+    rejected("UpdateItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET emb = :v",
+                            "ExpressionAttributeValues": {":v": vec(1, 2, 3, 4)}}, "has 4 dimensions")
+    rejected("UpdateItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}},
+                            "UpdateExpression": "SET emb = list_append(emb, :v)",
+                            "ExpressionAttributeValues": {":v": vec(9)}}, "has 4 dimensions")
+    _ok(server, "UpdateItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET emb[1] = :x",
+                               "ExpressionAttributeValues": {":x": {"N": "0.5"}}})
+    _ok(server, "UpdateItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "REMOVE emb"})
+    _ok(server, "UpdateItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET emb = :v",
+                               "ExpressionAttributeValues": {":v": vec(0, 1, 0)}})
+    # A batch is validated whole before anything is applied.
+    rejected("BatchWriteItem", {"RequestItems": {"VecW": [
+        {"PutRequest": {"Item": {"pk": {"S": "c"}, "emb": vec(1, 1, 1)}}},
+        {"PutRequest": {"Item": {"pk": {"S": "d"}, "emb": vec(1, 1)}}}]}}, "has 2 dimensions")
+    assert "Item" not in _ok(server, "GetItem", {"TableName": "VecW", "Key": {"pk": {"S": "c"}}})
+    rejected("TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "VecW", "Item": {"pk": {"S": "c"}, "emb": vec(1, 1, 1)}}},
+        {"Put": {"TableName": "VecW", "Item": {"pk": {"S": "e"}, "emb": {"L": [{"BOOL": True}] * 3}}}}]},
+        "element [0] is of type BOOL, expected N")
+    status, body = dynamo_request(server, "TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "VecW", "Item": {"pk": {"S": "c"}, "emb": vec(1, 1, 1)}}},
+        {"Update": {"TableName": "VecW", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET emb = :v",
+                    "ExpressionAttributeValues": {":v": vec(1)}}}]})
+    assert status == 400 and body["__type"].endswith("#TransactionCanceledException"), body
+    assert [r["Code"] for r in body["CancellationReasons"]] == ["None", "ValidationError"]
+    assert "Item" not in _ok(server, "GetItem", {"TableName": "VecW", "Key": {"pk": {"S": "c"}}})
+    got = _ok(server, "GetItem", {"TableName": "VecW", "Key": {"pk": {"S": "a"}}})["Item"]
+    assert got["emb"] == vec(0, 1, 0)

@@ -195,6 +195,7 @@ Status BatchWriteItem(OpContext& ctx) {
           return errors.ToStatus();
         }
         AMALGAM_ASSIGN_OR_RETURN(r.item, ParseItemForWrite(*item, *table.meta));
+        AMALGAM_RETURN_IF_ERROR(CheckVectorAttributes(ctx, *table.meta, r.item));
       } else {
         AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key, Params(*del).Object("Key"));
         if (key == nullptr) {

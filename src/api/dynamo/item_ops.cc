@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/dynamo/model/bson_mapping.h"
+#include "engine/vector_indexes.h"
 #include "index/index_entry.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"
@@ -53,6 +54,19 @@ Status CheckIndexKeys(const TableMeta& meta, const model::Item& item) {
                           std::string(want == model::AttrType::kS ? "string" : "binary") +
                           " value. IndexName: " + index.name + ", IndexKey: " + attr);
       }
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckVectorAttributes(OpContext& ctx, const TableMeta& meta, const model::Item& item) {
+  for (const VectorIndexMeta& vm : meta.vector_indexes) {
+    std::optional<engine::VectorIndexDef> def = ctx.state.engine.vectors().Definition(kDynamoDb, meta.name, vm.name);
+    if (!def) continue;  // dropped meanwhile
+    for (const engine::VectorFieldDef& field : def->vectors) {
+      auto it = item.find(field.path);
+      if (it == item.end()) continue;
+      AMALGAM_RETURN_IF_ERROR(model::CheckVectorValue(it->second, field.path, field.dims, vm.name));
     }
   }
   return Status::OK();

@@ -27,6 +27,11 @@ Result<model::Item> ParseKey(const JsonValue& json, const TableMeta& meta);
 Result<model::Item> ParseItemForWrite(const JsonValue& json, const TableMeta& meta);
 // Index key attributes present in `item` must have the declared type and not be empty.
 Status CheckIndexKeys(const TableMeta& meta, const model::Item& item);
+// The vector attribute of each vector index the table was given through the DynamoDB face
+// (TableMeta::vector_indexes), when present in `item`, must be a list of the index's Dimensions
+// numbers (model::CheckVectorValue). An item without the attribute is fine (not indexed).
+// Errors: kBadValue (ValidationException).
+Status CheckVectorAttributes(OpContext& ctx, const TableMeta& meta, const model::Item& item);
 
 // The `_id` of an item or key, owning its bytes: {_id: <id>}.
 struct ItemId {

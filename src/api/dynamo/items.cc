@@ -76,6 +76,7 @@ Status PutItem(OpContext& ctx) {
   AMALGAM_RETURN_IF_ERROR(CheckMixedParameters(params));
   AMALGAM_ASSIGN_OR_RETURN(const JsonValue* item_json, RequiredObject(params, "Item", "item"));
   AMALGAM_ASSIGN_OR_RETURN(model::Item item, ParseItemForWrite(*item_json, *table.meta));
+  AMALGAM_RETURN_IF_ERROR(CheckVectorAttributes(ctx, *table.meta, item));
   AMALGAM_ASSIGN_OR_RETURN(model::ExpressionAttributes attrs, ReadExpressionAttributes(params));
   AMALGAM_ASSIGN_OR_RETURN(std::optional<model::Condition> cond, ReadWriteCondition(params, attrs));
   AMALGAM_RETURN_IF_ERROR(CheckAttributesAllowed(params, attrs));
@@ -181,6 +182,7 @@ Status UpdateItem(OpContext& ctx) {
     if (update) AMALGAM_RETURN_IF_ERROR(model::ApplyUpdate(*update, &updated));
     AMALGAM_RETURN_IF_ERROR(model::ValidateItemForWrite(table.meta->key, updated));
     AMALGAM_RETURN_IF_ERROR(CheckIndexKeys(*table.meta, updated));
+    AMALGAM_RETURN_IF_ERROR(CheckVectorAttributes(ctx, *table.meta, updated));
     return WriteItem(txn, table, current, &updated);
   });
   AMALGAM_RETURN_IF_ERROR(committed.status());

@@ -77,6 +77,7 @@ Result<Action> ParseAction(OpContext& ctx, const JsonValue& json, size_t index) 
       return errors.ToStatus();
     }
     AMALGAM_ASSIGN_OR_RETURN(a.item, ParseItemForWrite(*item, *a.table.meta));
+    AMALGAM_RETURN_IF_ERROR(CheckVectorAttributes(ctx, *a.table.meta, a.item));
   } else {
     AMALGAM_ASSIGN_OR_RETURN(const JsonValue* key, p.Object("Key"));
     if (key == nullptr) {
@@ -263,6 +264,7 @@ Status TransactWriteItems(OpContext& ctx) {
           Status s = model::ApplyUpdate(*a.update, &updated);
           if (s.ok()) s = model::ValidateItemForWrite(a.table.meta->key, updated);
           if (s.ok()) s = CheckIndexKeys(*a.table.meta, updated);
+          if (s.ok()) s = CheckVectorAttributes(ctx, *a.table.meta, updated);
           if (!s.ok()) {
             if (s.category() != ErrorCategory::kInvalidInput) return s;
             reasons[i] = Reason{"ValidationError", std::string(s.message()), std::nullopt};

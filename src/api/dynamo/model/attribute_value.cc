@@ -1,6 +1,8 @@
 #include "api/dynamo/model/attribute_value.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 namespace amalgam::dynamo {
 namespace {
@@ -518,6 +520,34 @@ std::string DebugString(const Item& item) {
   }
   out.push_back('}');
   return out;
+}
+
+Status CheckVectorValue(const AttributeValue& v, std::string_view attr, uint32_t dims, std::string_view index_name) {
+  const std::string prefix = "One or more parameter values were invalid: ";
+  const std::string suffix = ". IndexName: " + std::string(index_name);
+  if (v.type != AttrType::kL) {
+    return Status(ErrorCode::kBadValue, prefix + "Invalid type for vector attribute " + std::string(attr) +
+                                            ": expected a list (L) of numbers, got " +
+                                            std::string(AttrTypeName(v.type)) + suffix);
+  }
+  if (v.list.size() != dims) {
+    return Status(ErrorCode::kBadValue, prefix + "Vector attribute " + std::string(attr) + " has " +
+                                            std::to_string(v.list.size()) + " dimensions but vector index " +
+                                            std::string(index_name) + " has " + std::to_string(dims));
+  }
+  for (size_t i = 0; i < v.list.size(); ++i) {
+    const AttributeValue& e = v.list[i];
+    std::string where = prefix + "Vector attribute " + std::string(attr) + " element [" + std::to_string(i) + "]";
+    if (e.type != AttrType::kN) {
+      return Status(ErrorCode::kBadValue,
+                    where + " is of type " + std::string(AttrTypeName(e.type)) + ", expected N" + suffix);
+    }
+    double d = std::strtod(e.scalar.c_str(), nullptr);
+    if (!std::isfinite(d) || std::fabs(d) > 3.4028234663852886e38) {
+      return Status(ErrorCode::kBadValue, where + " " + e.scalar + " is outside the 32-bit floating point range" + suffix);
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace amalgam::dynamo

@@ -117,6 +117,18 @@ size_t ItemSize(const Item& item);
 // Depth of nested M/L (a scalar is 0, {"M": {}} is 1).
 int NestingDepth(const AttributeValue& v);
 
+// ---- Vectors ---------------------------------------------------------------------------
+
+// Checks the value of a vector index's attribute in an item being written: it must be an L of
+// exactly `dims` N elements, each a finite 32-bit float (DynamoDB stores vectors as float32 and
+// rejects such writes). Errors (kBadValue, ValidationException), naming the attribute, the index
+// and the offending element: "One or more parameter values were invalid: Invalid type for
+// vector attribute emb: expected a list (L) of numbers, got S. IndexName: ByEmb"; "... Vector
+// attribute emb has 3 dimensions but vector index ByEmb has 4"; "... Vector attribute emb
+// element [2] is of type S, expected N. IndexName: ByEmb"; "... Vector attribute emb element
+// [0] 1e39 is outside the 32-bit floating point range. IndexName: ByEmb".
+Status CheckVectorValue(const AttributeValue& v, std::string_view attr, uint32_t dims, std::string_view index_name);
+
 // A short human form for messages and test output, e.g. {"a": {"N": "1"}} as JSON-like text.
 std::string DebugString(const AttributeValue& v);
 std::string DebugString(const Item& item);

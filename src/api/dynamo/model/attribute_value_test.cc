@@ -175,5 +175,28 @@ TEST(DynamoJsonTest, Base64RoundTrips) {
   EXPECT_FALSE(Base64Decode("AB==").ok());  // non-zero trailing bits
 }
 
+TEST(DynamoVectorValueTest, ChecksTypeDimensionsAndElements) {
+  auto n = [](const char* x) { return AttributeValue::N(x); };
+  auto check = [](const AttributeValue& v) {
+    Status s = CheckVectorValue(v, "emb", 3, "ByEmb");
+    return s.ok() ? std::string("OK") : std::string(s.message());
+  };
+  EXPECT_EQ(check(AttributeValue::L({n("0.5"), n("-1"), n("3e10")})), "OK");
+  EXPECT_EQ(check(AttributeValue::S("x")),
+            "One or more parameter values were invalid: Invalid type for vector attribute emb: expected a list (L) of "
+            "numbers, got S. IndexName: ByEmb");
+  EXPECT_NE(check(AttributeValue::NS({"1", "2", "3"})).find("got NS"), std::string::npos);
+  EXPECT_EQ(check(AttributeValue::L({n("1"), n("2")})),
+            "One or more parameter values were invalid: Vector attribute emb has 2 dimensions but vector index ByEmb "
+            "has 3");
+  EXPECT_EQ(check(AttributeValue::L({n("1"), AttributeValue::S("2"), n("3")})),
+            "One or more parameter values were invalid: Vector attribute emb element [1] is of type S, expected N. "
+            "IndexName: ByEmb");
+  EXPECT_EQ(check(AttributeValue::L({n("1e39"), n("2"), n("3")})),
+            "One or more parameter values were invalid: Vector attribute emb element [0] 1e39 is outside the 32-bit "
+            "floating point range. IndexName: ByEmb");
+  EXPECT_NE(check(AttributeValue::L({})).find("has 0 dimensions"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace amalgam::dynamo
