@@ -248,6 +248,27 @@ std::vector<SortField> SortFieldsForPlanning(bson::DocView sort) {
   return out;
 }
 
+std::optional<std::vector<std::string>> IdLookupCandidates(bson::DocView filter) {
+  bool mentions_id = false;
+  for (const bson::Element& e : filter) {
+    if (e.name == "_id" || e.name == "$and") {
+      mentions_id = true;
+      break;
+    }
+  }
+  if (!mentions_id) return std::nullopt;
+  std::map<std::string, FieldPredicates, std::less<>> preds;
+  CollectConjunction(filter, &preds, 0);
+  auto id = preds.find("_id");
+  if (id == preds.end() || !id->second.has_points) return std::nullopt;
+  std::vector<std::string> ids;
+  ids.reserve(id->second.points.size());
+  for (const bson::Value& v : id->second.points) ids.push_back(storage::EncodeValue(v).key);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 Result<Plan> PlanQuery(const PlanRequest& req) {
   const engine::CollectionHandle& coll = *req.coll;
   Plan collscan;
@@ -277,9 +298,10 @@ Result<Plan> PlanQuery(const PlanRequest& req) {
   if (id != preds.end() && id->second.has_points) {
     Plan p;
     p.kind = Plan::Kind::kIdLookup;
-    std::set<std::string> ids;
-    for (const bson::Value& v : id->second.points) ids.insert(storage::EncodeValue(v).key);
-    p.ids.assign(ids.begin(), ids.end());
+    p.ids.reserve(id->second.points.size());
+    for (const bson::Value& v : id->second.points) p.ids.push_back(storage::EncodeValue(v).key);
+    std::sort(p.ids.begin(), p.ids.end());
+    p.ids.erase(std::unique(p.ids.begin(), p.ids.end()), p.ids.end());
     return p;
   }
   Candidate best;

@@ -59,6 +59,12 @@ struct PlanRequest {
 // hint.
 Result<Plan> PlanQuery(const PlanRequest& request);
 
+// The encoded _id values a filter pins its matches to (equality, $eq or $in on _id in the
+// top-level conjunction: what PlanQuery turns into kIdLookup without a hint), ascending and
+// without duplicates; nullopt when the filter does not pin the _id. Every matching document has
+// one of these _ids, and the filter still has to be applied to each.
+std::optional<std::vector<std::string>> IdLookupCandidates(bson::DocView filter);
+
 // Parses a sort document into fields for planning ({a: 1, b: -1}); $meta sorts and invalid
 // values yield an empty list (the sort stage validates sort documents itself).
 std::vector<SortField> SortFieldsForPlanning(bson::DocView sort);

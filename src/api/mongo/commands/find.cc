@@ -7,11 +7,51 @@
 #include "api/mongo/service.h"
 #include "bson/json.h"
 #include "engine/engine.h"
+#include "query/matcher.h"
+#include "query/plan.h"
+#include "query/projection.h"
 
 namespace amalgam::api::mongo {
 namespace {
 
 constexpr int64_t kDefaultFirstBatch = 101;
+
+// find {_id: X} (a filter that pins one _id, without hint, sort or skip, and not batchSize 0):
+// one read of that document, no plan, executor or cursor. The reply is what the general path
+// gives (the _id lookup is exhausted after its one document, so the cursor id is 0). Returns
+// false when the request does not qualify.
+Result<bool> FindOneById(CommandContext& ctx, const engine::CollectionHandle& coll, const FindOptions& opts,
+                         const std::string& ns, bson::Builder& r) {
+  if (!opts.hint.missing() || !opts.sort.view().empty() || opts.skip != 0 || opts.batch_size == 0) return false;
+  std::optional<std::vector<std::string>> ids = query::IdLookupCandidates(opts.filter.view());
+  if (!ids || ids->size() != 1) return false;
+  query::MatchContext mctx;
+  mctx.variables = opts.let.view();
+  AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(opts.filter.view(), mctx));
+  std::optional<query::Projection> projection;
+  if (!opts.projection.view().empty()) {
+    AMALGAM_ASSIGN_OR_RETURN(projection, query::Projection::Compile(opts.projection.view(), query::ProjectionOptions{}));
+  }
+  std::optional<bson::Document> doc;
+  if (ctx.txn) {
+    AMALGAM_ASSIGN_OR_RETURN(doc, ctx.txn->GetByEncodedId(coll, ids->front(), false));
+  } else {
+    AMALGAM_ASSIGN_OR_RETURN(doc, ctx.engine.Read()->GetByEncodedId(coll, ids->front()));
+  }
+  query::MatchDetails details;
+  if (doc) {
+    AMALGAM_ASSIGN_OR_RETURN(bool matches, matcher.Evaluate(doc->view(), &details));
+    if (!matches) doc.reset();
+  }
+  if (doc && projection) {
+    AMALGAM_ASSIGN_OR_RETURN(bson::Document projected, projection->Apply(doc->view(), &details));
+    doc = std::move(projected);
+  }
+  r.StartDocument("cursor").AppendInt64("id", 0).AppendString("ns", ns).StartArray("firstBatch");
+  if (doc) r.AppendDocument("0", doc->view());
+  r.EndArray().EndDocument();
+  return true;
+}
 
 Status Find(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
@@ -27,6 +67,8 @@ Status Find(CommandContext& ctx, bson::Builder& r) {
     r.StartDocument("cursor").AppendInt64("id", 0).AppendString("ns", ns).StartArray("firstBatch").EndArray().EndDocument();
     return Status::OK();
   }
+  AMALGAM_ASSIGN_OR_RETURN(bool done, FindOneById(ctx, *h, opts, ns, r));
+  if (done) return Status::OK();
   AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, opts, opts.let.view(), ctx.txn));
   cursor->source = std::move(q.source);
   cursor->remaining_time_ms = opts.max_time_ms;

@@ -10,7 +10,9 @@
 #include "api/mongo/write_errors.h"
 #include "engine/engine.h"
 #include "query/matcher.h"
+#include "query/plan.h"
 #include "query/projection.h"
+#include "query/sort.h"
 #include "query/update.h"
 #include "storage/key_codec.h"
 
@@ -51,23 +53,9 @@ Result<std::vector<std::string>> CollectMatches(CommandContext& ctx, engine::Han
 // like {q: {_id: X}} that read was half the statement's cost. nullopt: plan and read as usual.
 // Unlike the snapshot read, the locked read also locks an _id that has no document (released
 // when the write or its transaction ends).
-Result<std::optional<std::vector<std::string>>> IdCandidates(const engine::CollectionHandle& coll, bson::DocView filter,
-                                                             bson::Value hint) {
-  if (!hint.missing()) return std::optional<std::vector<std::string>>();
-  bool mentions_id = false;
-  for (const bson::Element& e : filter) {
-    if (e.name == "_id" || e.name == "$and") {
-      mentions_id = true;
-      break;
-    }
-  }
-  if (!mentions_id) return std::optional<std::vector<std::string>>();
-  query::PlanRequest req;
-  req.coll = &coll;
-  req.filter = filter;
-  AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
-  if (plan.kind != query::Plan::Kind::kIdLookup) return std::optional<std::vector<std::string>>();
-  return std::optional<std::vector<std::string>>(std::move(plan.ids));
+std::optional<std::vector<std::string>> IdCandidates(bson::DocView filter, bson::Value hint) {
+  if (!hint.missing()) return std::nullopt;
+  return query::IdLookupCandidates(filter);
 }
 
 struct DeleteSpec {
@@ -108,7 +96,7 @@ Result<DeleteSpec> ParseDeleteSpec(bson::DocView d) {
 Result<int64_t> RunDelete(CommandContext& ctx, engine::HandlePtr coll, const DeleteSpec& spec) {
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(spec.q.view(), query::MatchContext{}));
   bson::Value hint = spec.hint_holder.view().Get("h");
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> by_id, IdCandidates(*coll, spec.q.view(), hint));
+  std::optional<std::vector<std::string>> by_id = IdCandidates(spec.q.view(), hint);
   const bool authoritative = by_id.has_value();
   // With limit 1 a candidate may stop matching before we lock it: look further then (not
   // needed when the candidates are all the _ids the filter allows).
@@ -309,7 +297,7 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
   if (!coll) return out;
   int64_t now = ctx.service.clock().NowMillis();
   bson::Value hint = spec.hint_holder.view().Get("h");
-  AMALGAM_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> by_id, IdCandidates(*coll, spec.q.view(), hint));
+  std::optional<std::vector<std::string>> by_id = IdCandidates(spec.q.view(), hint);
   const bool authoritative = by_id.has_value();
   for (int attempt = 0; attempt < 10; ++attempt) {
     std::vector<std::string> ids;
@@ -484,9 +472,16 @@ Status FindAndModify(CommandContext& ctx, bson::Builder& r) {
   };
   std::optional<std::vector<std::string>> by_id;
   if (coll) {
-    AMALGAM_ASSIGN_OR_RETURN(by_id, IdCandidates(*coll, find.filter.view(), find.hint_holder.view().Get("h")));
+    by_id = IdCandidates(find.filter.view(), find.hint_holder.view().Get("h"));
     // With a sort and several candidates the first match in sort order is wanted: plan as usual.
-    if (by_id && by_id->size() > 1 && !find.sort.view().empty()) by_id.reset();
+    // With one candidate the sort is only checked.
+    if (by_id && !find.sort.view().empty()) {
+      if (by_id->size() > 1) {
+        by_id.reset();
+      } else {
+        AMALGAM_RETURN_IF_ERROR(query::SortSpec::Compile(find.sort.view()).status());
+      }
+    }
   }
   if (by_id) {
     // The candidates in _id order (the order of the planner's _id lookup), each read under its
