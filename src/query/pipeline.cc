@@ -330,10 +330,34 @@ const AccessPrefix& Pipeline::access_prefix() const { return impl_->prefix; }
 bson::DocView Pipeline::variables() const { return impl_->variables.view(); }
 size_t Pipeline::size() const { return impl_->specs.size(); }
 bool Pipeline::starts_with_documents() const { return impl_->starts_with_documents; }
+bool Pipeline::GroupsAt(size_t i) const { return i < impl_->specs.size() && AsGroup(*impl_->specs[i]); }
 
 std::unique_ptr<Stage> Pipeline::Build(std::unique_ptr<Stage> input, size_t from) const {
   std::unique_ptr<Stage> chain = BuildChain(impl_->specs, from, std::move(input), impl_->env);
   return std::make_unique<OwningStage>(impl_, std::move(chain));
+}
+
+std::unique_ptr<Stage> Pipeline::BuildOverScan(ScanInput scan, size_t from) const {
+  if (from < impl_->specs.size() && AsGroup(*impl_->specs[from])) {
+    std::unique_ptr<Stage> group = MakeScanGroupStage(*impl_->specs[from], std::move(scan), impl_->env);
+    std::unique_ptr<Stage> chain = BuildChain(impl_->specs, from + 1, std::move(group), impl_->env);
+    return std::make_unique<OwningStage>(impl_, std::move(chain));
+  }
+  Plan plan;
+  plan.kind = Plan::Kind::kCollScan;
+  ReadSource src;
+  src.view = scan.view;
+  ExecStats* stats = scan.stats.get();
+  // The access stage points at the stats: the pipeline keeps them alive with it.
+  struct StatsKeeper final : Stage {
+    StatsKeeper(std::shared_ptr<ExecStats> s, std::unique_ptr<Stage> in) : stats(std::move(s)), input(std::move(in)) {}
+    Result<bool> Next(Row* row) override { return input->Next(row); }
+    std::shared_ptr<ExecStats> stats;
+    std::unique_ptr<Stage> input;
+  };
+  auto input = std::make_unique<StatsKeeper>(
+      scan.stats, MakeAccessStage(src, std::move(scan.coll), plan, std::move(scan.matcher), stats));
+  return Build(std::move(input), from);
 }
 
 Pipeline::Pipeline() = default;

@@ -89,6 +89,21 @@ struct AccessPrefix {
   size_t stages = 0;
 };
 
+// A collection read in _id order at one snapshot, keeping the documents that pass `matcher`
+// (null: every document): the input of a pipeline whose access prefix is at most a $match and
+// has no index to use (Pipeline::BuildOverScan).
+struct ScanInput {
+  engine::ReadView* view = nullptr;  // REQUIRES: outlives the executor
+  engine::HandlePtr coll;
+  std::shared_ptr<const Matcher> matcher;
+  // Counters for explain and the deadline the scan checks (maxTimeMS); never null.
+  std::shared_ptr<ExecStats> stats;
+  // The most _id ranges a $group may read at once, each on a thread of its own (the calling
+  // thread reads the first); 0: the machine's cores, at most 4. Helper threads come from a
+  // process-wide budget of cores - 1, so concurrent pipelines do not oversubscribe the machine.
+  size_t max_parts = 0;
+};
+
 class Pipeline {
  public:
   // Compiles `stages` (an array of stage documents). Errors: see the file comment.
@@ -102,10 +117,21 @@ class Pipeline {
   size_t size() const;
   // True when the first stage is $documents (the pipeline ignores its input).
   bool starts_with_documents() const;
+  // True when stage `i` is a $group (what BuildOverScan runs over the scan itself).
+  bool GroupsAt(size_t i) const;
 
   // The executor for stages [from, size()) over `input` (REQUIRES: from <= size()). Rows carry
   // only documents (no match details). The result keeps this pipeline's state alive.
   std::unique_ptr<Stage> Build(std::unique_ptr<Stage> input, size_t from = 0) const;
+  // The executor for stages [from, size()) over a collection scan. The same results as
+  // Build(MakeAccessStage(<collection scan of scan.coll>, scan.matcher), from); when stage `from`
+  // is a $group it reads the documents in place instead of copying each, and, when the
+  // collection is large and every accumulator can be merged exactly ($sum $avg $count $min $max
+  // $first $last $push $addToSet $firstN $lastN), groups up to scan.max_parts _id ranges in
+  // parallel and merges the partial groups in _id order. A merge that could differ from reading
+  // serially (a floating-point sum spanning two ranges, say) or an error in a range reruns the
+  // group serially, so results, their order and errors are those of the serial run.
+  std::unique_ptr<Stage> BuildOverScan(ScanInput scan, size_t from = 0) const;
 
   struct Impl;
   Pipeline(const Pipeline&);

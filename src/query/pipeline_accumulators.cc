@@ -26,11 +26,14 @@ struct NumSum {
   int kind = 0;  // 0 int32, 1 int64, 2 double
   int64_t i = 0;
   double d = 0;
+  bool int64_seen = false;  // an int64 was added (the result is at least int64)
+  int64_t low = 0, high = 0;  // extremes of the running integer sum (for Merge)
   Status Add(const bson::Value& v, std::string_view op) {
     switch (v.type()) {
       case BsonType::kInt32:
         return AddInt(v.AsInt32(), 0);
       case BsonType::kInt64:
+        int64_seen = true;
         return AddInt(v.AsInt64(), 1);
       case BsonType::kDouble:
         if (kind != 2) d = static_cast<double>(i);
@@ -55,8 +58,25 @@ struct NumSum {
       return Status::OK();
     }
     i = r;
+    low = std::min(low, i);
+    high = std::max(high, i);
     if (kind == 0 && (i > INT32_MAX || i < INT32_MIN)) kind = 1;
     return Status::OK();
+  }
+  // Adds the sum of later values `o` as if they had been added one by one after these: exact
+  // for integers when no running sum of the serial order would have left int64 (it would have
+  // turned double); the int32 -> int64 widening follows the serial running sums too.
+  bool Merge(const NumSum& o) {
+    if (kind == 2 || o.kind == 2) return false;
+    __int128 top = static_cast<__int128>(i) + o.high, bottom = static_cast<__int128>(i) + o.low;
+    if (top > INT64_MAX || bottom < INT64_MIN) return false;
+    if (o.int64_seen) kind = std::max(kind, 1);
+    if (top > INT32_MAX || bottom < INT32_MIN) kind = std::max(kind, 1);
+    int64_seen = int64_seen || o.int64_seen;
+    low = std::min(low, static_cast<int64_t>(bottom));
+    high = std::max(high, static_cast<int64_t>(top));
+    i += o.i;
+    return true;
   }
   double AsDouble() const { return kind == 2 ? d : static_cast<double>(i); }
   void Append(bson::Builder& b, std::string_view name) const {
@@ -77,6 +97,7 @@ class SumAcc final : public AccState {
     return sum_.Add(v.value(), "$sum");
   }
   void Finish(bson::Builder& b, std::string_view name) override { sum_.Append(b, name); }
+  bool Merge(AccState& later) override { return sum_.Merge(static_cast<SumAcc&>(later).sum_); }
 
  private:
   NumSum sum_;
@@ -95,6 +116,12 @@ class AvgAcc final : public AccState {
     } else {
       b.AppendDouble(name, sum_.AsDouble() / static_cast<double>(n_));
     }
+  }
+  bool Merge(AccState& later) override {
+    auto& o = static_cast<AvgAcc&>(later);
+    if (!sum_.Merge(o.sum_)) return false;
+    n_ += o.n_;
+    return true;
   }
 
  private:
@@ -154,6 +181,18 @@ class MinMaxAcc final : public AccState {
       b.AppendNull(name);
     }
   }
+  bool Merge(AccState& later) override {
+    auto& o = static_cast<MinMaxAcc&>(later);
+    if (!o.have_) return true;
+    // Ties keep the earlier value, as serially.
+    int c = have_ ? bson::CompareValues(o.best_.view().begin()->value, best_.view().begin()->value) : 0;
+    if (!have_ || (max_ ? c > 0 : c < 0)) {
+      best_ = std::move(o.best_);
+      bytes = best_.bytes().size();
+      have_ = true;
+    }
+    return true;
+  }
 
  private:
   bool max_;
@@ -178,6 +217,14 @@ class FirstLastAcc final : public AccState {
     } else {
       b.AppendValue(name, h.begin()->value);
     }
+  }
+  bool Merge(AccState& later) override {
+    auto& o = static_cast<FirstLastAcc&>(later);
+    if (!o.have_ || (have_ && !last_)) return true;
+    have_ = true;
+    value_ = std::move(o.value_);
+    bytes = value_.bytes().size();
+    return true;
   }
 
  private:
@@ -216,6 +263,32 @@ class ListAcc final : public AccState {
     bson::ArrayBuilder ab(b);
     for (const bson::Document& x : values_) b.AppendValue(ab.Next(), x.view().begin()->value);
     b.EndArray();
+  }
+  bool Merge(AccState& later) override {
+    auto& o = static_cast<ListAcc&>(later);
+    // The later values in their order, as Process would have taken them (a set skips those it
+    // has; $firstN stops at n, $lastN drops from the front).
+    for (bson::Document& h : o.values_) {
+      if (mode_ == Mode::kFirstN && static_cast<int64_t>(values_.size()) >= n_) break;
+      if (mode_ == Mode::kSet) {
+        bool have = false;
+        for (const bson::Document& x : values_) {
+          if (bson::CompareValues(x.view().begin()->value, h.view().begin()->value) == 0) {
+            have = true;
+            break;
+          }
+        }
+        if (have) continue;
+      }
+      bytes += h.bytes().size();
+      values_.push_back(std::move(h));
+    }
+    if (mode_ == Mode::kLastN && static_cast<int64_t>(values_.size()) > n_) {
+      size_t drop = values_.size() - static_cast<size_t>(n_);
+      for (size_t k = 0; k < drop; ++k) bytes -= values_[k].bytes().size();
+      values_.erase(values_.begin(), values_.begin() + static_cast<ptrdiff_t>(drop));
+    }
+    return true;
   }
 
  private:
@@ -518,6 +591,25 @@ Status ParseAccumulator(const bson::Element& field, const ExprParseContext& pctx
   }
   AMALGAM_ASSIGN_OR_RETURN(out->arg, Expression::Parse(op.value, pctx));
   return Status::OK();
+}
+
+bool AccDef::Mergeable() const {
+  switch (kind) {
+    case AccKind::kSum:
+    case AccKind::kCount:
+    case AccKind::kAvg:
+    case AccKind::kMin:
+    case AccKind::kMax:
+    case AccKind::kFirst:
+    case AccKind::kLast:
+    case AccKind::kPush:
+    case AccKind::kAddToSet:
+    case AccKind::kFirstN:
+    case AccKind::kLastN:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::unique_ptr<AccState> AccDef::New() const {

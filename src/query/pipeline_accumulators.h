@@ -22,6 +22,11 @@ class AccState {
   virtual Status ProcessDoc(const ExprValue& v, bson::DocView) { return Process(v); }
   // Appends the result as element `name`.
   virtual void Finish(bson::Builder& b, std::string_view name) = 0;
+  // Folds in `later`, a state of the same kind fed the documents that come after all of this
+  // one's (a parallel $group's next _id range). Returns false, leaving this state unspecified,
+  // when the result could differ from one state fed every document in order (a floating-point
+  // sum, say): the caller then groups serially.
+  virtual bool Merge(AccState& later) { return false; }
   // Bytes held (for the memory limit), beyond a fixed overhead.
   size_t bytes = 0;
 };
@@ -58,6 +63,8 @@ struct AccDef {
 
   // A fresh state for one group.
   std::unique_ptr<AccState> New() const;
+  // True if the states of this kind implement Merge.
+  bool Mergeable() const;
 };
 
 // Parses `field: {<accumulator>: <argument>}` of a $group specification. Errors (MongoDB codes):

@@ -93,6 +93,11 @@ bool AsMatch(const StageSpec& spec, bson::DocView* filter);
 bool AsSort(const StageSpec& spec, bson::DocView* sort);
 bool AsSkip(const StageSpec& spec, int64_t* n);
 bool AsLimit(const StageSpec& spec, int64_t* n);
+// True if `spec` is a $group (or the $group of a $sortByCount).
+bool AsGroup(const StageSpec& spec);
+// The $group `group` (REQUIRES: AsGroup) reading a collection scan (pipeline_group.cc; see
+// Pipeline::BuildOverScan).
+std::unique_ptr<Stage> MakeScanGroupStage(const StageSpec& group, ScanInput scan, const ExecEnv& env);
 // A $sort followed by a $limit: returns a copy of `sort` that keeps only the first `limit`.
 StagePtr WithTopK(const StageSpec& sort, int64_t limit);
 

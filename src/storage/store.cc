@@ -200,6 +200,17 @@ std::unique_ptr<Iterator> Store::NewIterator(Cf c, std::string lower, std::strin
   return std::make_unique<Iterator>(std::move(impl));
 }
 
+uint64_t Store::ApproximateSize(Cf c, std::string_view lower, std::string_view upper) {
+  std::string hi = upper.empty() ? std::string(64, '\xff') : std::string(upper);
+  rocksdb::Range range(rocksdb::Slice(lower.data(), lower.size()), rocksdb::Slice(hi));
+  rocksdb::SizeApproximationOptions opts;
+  opts.include_memtables = true;
+  opts.include_files = true;
+  uint64_t size = 0;
+  if (!db_->GetApproximateSizes(opts, cf(c), &range, 1, &size).ok()) return 0;
+  return size;
+}
+
 std::unique_ptr<Txn> Store::Begin(const TxnOptions& options) {
   rocksdb::WriteOptions wo;
   wo.sync = durability_ == Durability::kFsync;

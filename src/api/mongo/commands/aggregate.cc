@@ -218,6 +218,37 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
     out.access.hint_holder = std::move(b).Finish();
     out.access.hint = out.access.hint_holder.view().Get("h");
   }
+  if (ctx.txn == nullptr && opts.hint.missing() && out.access.sort.view().empty() &&
+      out.access.skip == 0 && out.access.limit == 0 && pipeline.GroupsAt(out.pushed)) {
+    // [$match] $group without an index for the $match: the group reads the collection scan
+    // itself (in place, and in parallel _id ranges when large; query/pipeline.h).
+    query::PlanRequest req;
+    req.coll = h.get();
+    req.filter = out.access.filter.view();
+    AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
+    if (plan.kind == query::Plan::Kind::kCollScan && plan.forward) {
+      query::ScanInput scan;
+      if (!out.access.filter.view().empty()) {
+        query::MatchContext mctx;
+        mctx.variables = pipeline.variables();
+        AMALGAM_ASSIGN_OR_RETURN(query::Matcher m, query::Matcher::Compile(out.access.filter.view(), mctx));
+        scan.matcher = std::make_shared<const query::Matcher>(std::move(m));
+      }
+      std::unique_ptr<engine::ReadView> view = ctx.engine.Read();
+      scan.view = view.get();
+      scan.coll = h;
+      scan.stats = std::make_shared<query::ExecStats>();
+      std::shared_ptr<query::ExecStats> stats = scan.stats;
+      std::unique_ptr<query::Stage> stage = pipeline.BuildOverScan(std::move(scan), out.pushed);
+      std::unique_ptr<engine::DocumentSource> source =
+          query::MakeDocumentSource(std::move(view), std::move(stage), nullptr, std::move(stats));
+      engine::DocumentSource* access = source.get();
+      out.plan = std::move(plan);
+      out.coll = h;
+      out.source = std::make_unique<AggregateSource>(query::MakeSourceStage(std::move(source)), access);
+      return out;
+    }
+  }
   AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(ctx.engine, h, out.access, pipeline.variables(), ctx.txn));
   out.plan = q.plan;
   out.coll = h;
