@@ -2,6 +2,7 @@
 // baseline -march), and one table is picked at static-initialization time.
 
 #include "index/vector/distance.h"
+#include "index/vector/distance_avx512.h"
 
 // GCC 12's own AVX-512 reduction intrinsics trip -Wuninitialized (_mm256_undefined_si256 in
 // avx512fintrin.h); the warning is about the header, not this code.
@@ -176,79 +177,16 @@ AMALGAM_AVX2 float MaskedSumAvx2(const float* q, const uint64_t* bits, size_t n)
 }
 
 // ---------------------------------------------------------------------------------- AVX-512
+// The float32 and int8 bodies live in distance_avx512.h, shared with the inlined search loops.
 #define AMALGAM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,popcnt")))
 
-AMALGAM_AVX512 float L2SqAvx512(const float* a, const float* b, size_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-    s0 = _mm512_fmadd_ps(d0, d0, s0);
-    s1 = _mm512_fmadd_ps(d1, d1, s1);
-  }
-  for (; i + 16 <= n; i += 16) {
-    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    s0 = _mm512_fmadd_ps(d0, d0, s0);
-  }
-  if (i < n) {
-    __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
-    s1 = _mm512_fmadd_ps(d0, d0, s1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
+AMALGAM_AVX512 float L2SqAvx512(const float* a, const float* b, size_t n) { return avx512::L2Sq(a, b, n); }
 
-AMALGAM_AVX512 float DotAvx512(const float* a, const float* b, size_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-  }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-  if (i < n) {
-    __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
+AMALGAM_AVX512 float DotAvx512(const float* a, const float* b, size_t n) { return avx512::Dot(a, b, n); }
 
-AMALGAM_AVX512 int32_t L2SqI8Avx512(const int8_t* a, const int8_t* b, size_t n) {
-  __m512i acc = _mm512_setzero_si512();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i)));
-    __m512i y = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i)));
-    __m512i d = _mm512_sub_epi16(x, y);
-    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(d, d));
-  }
-  if (i < n) {
-    __mmask32 m = __mmask32((n - i >= 32) ? ~0u : ((1u << (n - i)) - 1));
-    __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
-    __m512i y = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
-    __m512i d = _mm512_sub_epi16(x, y);
-    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(d, d));
-  }
-  return _mm512_reduce_add_epi32(acc);
-}
+AMALGAM_AVX512 int32_t L2SqI8Avx512(const int8_t* a, const int8_t* b, size_t n) { return avx512::L2SqI8(a, b, n); }
 
-AMALGAM_AVX512 int32_t DotI8Avx512(const int8_t* a, const int8_t* b, size_t n) {
-  __m512i acc = _mm512_setzero_si512();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i)));
-    __m512i y = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i)));
-    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
-  }
-  if (i < n) {
-    __mmask32 m = __mmask32((1u << (n - i)) - 1);
-    __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
-    __m512i y = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
-    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
-  }
-  return _mm512_reduce_add_epi32(acc);
-}
+AMALGAM_AVX512 int32_t DotI8Avx512(const int8_t* a, const int8_t* b, size_t n) { return avx512::DotI8(a, b, n); }
 
 AMALGAM_AVX512 float MaskedSumAvx512(const float* q, const uint64_t* bits, size_t n) {
   const uint16_t* chunks = reinterpret_cast<const uint16_t*>(bits);

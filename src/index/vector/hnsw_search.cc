@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "index/vector/distance_avx512.h"
 #include "index/vector/hnsw_impl.h"
 
 namespace amalgam::index {
@@ -76,6 +77,46 @@ struct BinaryAsym {
     return reinterpret_cast<const uint64_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
   }
   float operator()(uint32_t s) const { return -fn(q, code(s), ix.dims); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+
+// The same distances with the AVX-512 kernels called directly: the search loops below are
+// instantiated inside AVX-512 functions marked `flatten`, so these inline into the loop instead
+// of costing an indirect call per neighbour. Used only when the CPU has AVX-512.
+struct FloatL2Avx512 {
+  const Impl& ix;
+  const float* q;
+  AMALGAM_AVX512_TARGET float operator()(uint32_t s) const { return vecdist::avx512::L2Sq(q, ix.vec(s), ix.dims); }
+  void Prefetch(uint32_t s) const { PrefetchBytes(ix.vec(s), ix.dims * 4); }
+};
+struct FloatIPAvx512 {
+  const Impl& ix;
+  const float* q;
+  AMALGAM_AVX512_TARGET float operator()(uint32_t s) const {
+    return 1.0f - vecdist::avx512::Dot(q, ix.vec(s), ix.dims);
+  }
+  void Prefetch(uint32_t s) const { PrefetchBytes(ix.vec(s), ix.dims * 4); }
+};
+struct I8L2Avx512 {
+  const Impl& ix;
+  const int8_t* q;
+  const int8_t* code(uint32_t s) const {
+    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  AMALGAM_AVX512_TARGET float operator()(uint32_t s) const {
+    return float(vecdist::avx512::L2SqI8(q, code(s), ix.dims));
+  }
+  void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
+};
+struct I8IPAvx512 {
+  const Impl& ix;
+  const int8_t* q;
+  const int8_t* code(uint32_t s) const {
+    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+  }
+  AMALGAM_AVX512_TARGET float operator()(uint32_t s) const {
+    return -float(vecdist::avx512::DotI8(q, code(s), ix.dims));
+  }
   void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
 };
 
@@ -183,9 +224,33 @@ uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
   return ep;
 }
 
+// Layer-0 search with an AVX-512 distance functor, the whole loop compiled for AVX-512 and
+// everything it calls inlined into it.
+template <class D, class A>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,popcnt"), flatten)) void SearchLayer0Avx512(
+    const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const D& dist, const A& accept, SearchInfo* info) {
+  SearchLayer0(ix, s, ep, ef, dist, accept, info);
+}
+
 template <class A>
 void RunLayer0(const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const A& accept, SearchInfo* info) {
   const vecdist::Kernels& k = *ix.kern;
+  const bool avx512 = &k == vecdist::Avx512();
+  const bool euclidean = ix.opt.metric == VectorMetric::kEuclidean;
+  if (avx512 && ix.opt.quantization == VectorQuantization::kNone) {
+    if (euclidean)
+      SearchLayer0Avx512(ix, s, ep, ef, FloatL2Avx512{ix, s.query.data()}, accept, info);
+    else
+      SearchLayer0Avx512(ix, s, ep, ef, FloatIPAvx512{ix, s.query.data()}, accept, info);
+    return;
+  }
+  if (avx512 && ix.opt.quantization == VectorQuantization::kScalar) {
+    if (euclidean)
+      SearchLayer0Avx512(ix, s, ep, ef, I8L2Avx512{ix, s.qcode.data()}, accept, info);
+    else
+      SearchLayer0Avx512(ix, s, ep, ef, I8IPAvx512{ix, s.qcode.data()}, accept, info);
+    return;
+  }
   switch (ix.opt.quantization) {
     case VectorQuantization::kNone:
       if (ix.opt.metric == VectorMetric::kEuclidean)
