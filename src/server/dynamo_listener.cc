@@ -33,7 +33,6 @@ constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
 constexpr size_t kReadChunkBytes = 16 * 1024;
 constexpr auto kIdleTimeout = std::chrono::minutes(10);
 constexpr auto kIoTimeout = std::chrono::seconds(60);
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
@@ -169,25 +168,6 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<DynamoListener::State> sta
   conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> AcceptLoop(std::shared_ptr<DynamoListener::State> state) {
-  for (;;) {
-    // The connection lives on one I/O thread from now on (io_pool.h).
-    tcp::socket socket(state->pool.Next());
-    beast::error_code ec;
-    co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (state->stopping.load() || !state->acceptor.is_open()) co_return;
-    if (ec) {
-      AMALGAM_LOG(kWarning, "dynamo") << "accept failed: " << ec.message();
-      asio::steady_timer timer(state->acceptor.get_executor(), kAcceptRetryDelay);
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed{"dynamo"});
-  }
-}
-
 }  // namespace
 
 DynamoListener::DynamoListener(IoPool& pool, api::dynamo::DynamoService& service, MetricsRegistry& metrics)
@@ -207,7 +187,8 @@ Status DynamoListener::Listen(const std::string& address, uint16_t port) {
 uint16_t DynamoListener::port() const { return state_->port; }
 
 void DynamoListener::StartAccepting() {
-  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed{"dynamo"});
+  asio::co_spawn(state_->acceptor.get_executor(), AcceptConnections(state_, "dynamo", ServeConnection),
+                 LogIfFailed{"dynamo"});
 }
 
 void DynamoListener::BeginShutdown() {

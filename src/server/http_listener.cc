@@ -34,7 +34,6 @@ constexpr uint64_t kMaxBodyBytes = 64 * 1024;
 constexpr size_t kReadChunkBytes = 4096;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kIoTimeout = std::chrono::seconds(30);
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
@@ -168,26 +167,6 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<HttpListener::State> state
   conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpListener::State> state) {
-  for (;;) {
-    // The connection lives on one I/O thread from now on (io_pool.h).
-    tcp::socket socket(state->pool.Next());
-    beast::error_code ec;
-    co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (state->stopping.load() || !state->acceptor.is_open()) co_return;
-    if (ec) {
-      // Typically out of file descriptors: say so, back off, keep serving the open connections.
-      AMALGAM_LOG(kWarning, "http") << "accept failed: " << ec.message();
-      asio::steady_timer timer(state->acceptor.get_executor(), kAcceptRetryDelay);
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed{"http"});
-  }
-}
-
 }  // namespace
 
 HttpListener::HttpListener(IoPool& pool, MetricsRegistry& metrics)
@@ -203,7 +182,8 @@ Status HttpListener::Listen(const std::string& address, uint16_t port) {
 uint16_t HttpListener::port() const { return state_->port; }
 
 void HttpListener::StartAccepting() {
-  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed{"http"});
+  asio::co_spawn(state_->acceptor.get_executor(), AcceptConnections(state_, "http", ServeConnection),
+                 LogIfFailed{"http"});
 }
 
 void HttpListener::BeginShutdown() {

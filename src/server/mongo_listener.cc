@@ -31,7 +31,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kMessageTimeout = std::chrono::seconds(60);
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr auto kReapInterval = std::chrono::seconds(60);
 constexpr size_t kInitialBuffer = 16 * 1024;
 constexpr size_t kMaxIdleBuffer = 1u << 20;
@@ -197,25 +196,6 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<MongoListener::State> stat
   conn->socket.shutdown(tcp::socket::shutdown_both, ec);
 }
 
-asio::awaitable<void> AcceptLoop(std::shared_ptr<MongoListener::State> state) {
-  for (;;) {
-    // The connection lives on one I/O thread from now on (io_pool.h).
-    tcp::socket socket(state->pool.Next());
-    boost::system::error_code ec;
-    co_await state->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (state->stopping.load() || !state->acceptor.is_open()) co_return;
-    if (ec) {
-      AMALGAM_LOG(kWarning, "mongo") << "accept failed: " << ec.message();
-      asio::steady_timer timer(state->acceptor.get_executor(), kAcceptRetryDelay);
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, ServeConnection(state, std::move(socket)), LogIfFailed{"mongo"});
-  }
-}
-
 asio::awaitable<void> ReapLoop(std::shared_ptr<MongoListener::State> state) {
   boost::system::error_code ec;
   while (!state->stopping.load()) {
@@ -243,7 +223,8 @@ Status MongoListener::Listen(const std::string& address, uint16_t port) {
 uint16_t MongoListener::port() const { return state_->port; }
 
 void MongoListener::StartAccepting() {
-  asio::co_spawn(state_->acceptor.get_executor(), AcceptLoop(state_), LogIfFailed{"mongo"});
+  asio::co_spawn(state_->acceptor.get_executor(), AcceptConnections(state_, "mongo", ServeConnection),
+                 LogIfFailed{"mongo"});
   asio::co_spawn(state_->acceptor.get_executor(), ReapLoop(state_), LogIfFailed{"mongo"});
 }
 
