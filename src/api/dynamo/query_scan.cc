@@ -397,6 +397,61 @@ Result<std::vector<std::string>> SampleSplits(storage::Store& store, const std::
   return sampler.Splits();
 }
 
+// A Query on an index whose sort key is B. The engine orders binData by length first
+// (docs/key-encoding.md) while DynamoDB orders binary keys bytewise, so the partition's index
+// entries are read whole, filtered by the key condition, sorted bytewise (ties by `_id`), and
+// the page is taken from that order after ExclusiveStartKey. Costs O(partition) per page.
+template <typename Visit>
+Status QueryBinarySortIndex(const ReadRequest& r, const model::KeyCondition& kc, const catalog::IndexSpec& spec,
+                            engine::ReadView& view, Visit&& visit) {
+  const TableMeta& meta = *r.table.meta;
+  const KeySchema& schema = r.index->key;
+  struct Entry {
+    std::string sort;
+    std::string id;
+  };
+  std::vector<Entry> entries;
+  std::unique_ptr<engine::IndexCursor> cursor =
+      view.ScanIndex(spec, EncodeIndexKey(kc.hash_value, nullptr, true, false),
+                     EncodeIndexKey(kc.hash_value, nullptr, true, true), /*forward=*/true);
+  const storage::Direction dirs[2] = {storage::Direction::kAscending, storage::Direction::kAscending};
+  engine::IndexCursorEntry entry;
+  while (cursor->Next(&entry)) {
+    AMALGAM_ASSIGN_OR_RETURN(bson::Document key, storage::DecodeKey(entry.index_key, entry.typebits, dirs));
+    bson::Value v = key.view().Get("1");
+    if (v.type() != bson::BsonType::kBinary) continue;  // not a DynamoDB B value: not in the index
+    bson::Binary bin = v.AsBinary();
+    model::Item probe;
+    probe.emplace(schema.hash_name, kc.hash_value);
+    probe.emplace(*schema.range_name,
+                  model::AttributeValue::B(std::string(reinterpret_cast<const char*>(bin.data.data()), bin.data.size())));
+    if (!model::MatchesKeyCondition(kc, schema, probe)) continue;
+    entries.push_back(Entry{probe.at(*schema.range_name).scalar, std::string(entry.encoded_id)});
+  }
+  AMALGAM_RETURN_IF_ERROR(cursor->status());
+  auto less = [](const Entry& a, const Entry& b) { return a.sort != b.sort ? a.sort < b.sort : a.id < b.id; };
+  std::sort(entries.begin(), entries.end(), less);
+  size_t begin = 0, end = entries.size();
+  if (r.start_key) {
+    Entry start{r.start_key->at(*schema.range_name).scalar,
+                storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id")).key};
+    if (r.forward) {
+      begin = std::upper_bound(entries.begin(), entries.end(), start, less) - entries.begin();
+    } else {
+      end = std::lower_bound(entries.begin(), entries.end(), start, less) - entries.begin();
+    }
+  }
+  for (size_t n = begin; n < end; ++n) {
+    const Entry& e = entries[r.forward ? n : end - 1 - (n - begin)];
+    AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, view.GetByEncodedId(*r.table.handle, e.id));
+    if (!doc) continue;
+    model::Item item = model::ItemFromBson(meta.key, doc->view());
+    if (!InIndex(r.index, item)) continue;
+    if (!visit(item)) break;
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const std::vector<std::string>>> ScanSplitCache::Get(
@@ -499,6 +554,11 @@ Status Query(OpContext& ctx) {
                            })
                          : Bounds{EncodeIndexKey(hash, nullptr, false, false),
                                   EncodeIndexKey(hash, nullptr, false, false) + std::string(1, '\xff')};
+    if (has_range && r.index->key.range_type == model::AttrType::kB) {
+      AMALGAM_RETURN_IF_ERROR(QueryBinarySortIndex(r, kc, *spec, *view, visit));
+      WritePage(ctx, r, page);
+      return Status::OK();
+    }
     if (r.start_key) {
       const model::Item& sk = *r.start_key;
       auto hv = sk.find(r.index->key.hash_name);
