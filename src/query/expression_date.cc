@@ -2,8 +2,24 @@
 // $dayOfWeek $week $isoWeek $isoWeekYear $isoDayOfWeek, $dateToString, $dateFromString,
 // $dateToParts, $dateFromParts, $dateAdd, $dateSubtract, $dateDiff, $dateTrunc.
 //
-// Time zones: "UTC"/"GMT"/"Z" and fixed offsets ("+05:30", "-0800", "+03"). Olson names
-// ("Europe/Paris") are not supported yet and fail with 40485 like an unknown identifier.
+// Time zones (query/timezone.h): "UTC"/"GMT"/"Z", fixed offsets ("+05:30", "-0800", "+03") and
+// Olson (IANA) names ("Europe/Paris", "America/New_York", "Etc/GMT+5") from the system tzdata,
+// whose offset depends on the instant (daylight saving time). Each evaluation resolves its zone
+// once, from the database's cache (no file read after a zone's first use). Unknown identifiers
+// fail with 40485 "unrecognized time zone identifier: "...""; non-strings with 40517.
+//
+// Local-time semantics, as MongoDB (timelib):
+// - date parts, $dateToString, $dateToParts: the wall clock at the instant (%z "+hhmm" and %Z
+//   "-300" print the offset in effect at that instant);
+// - $dateFromParts, $dateFromString: a local wall-clock time becomes an instant with
+//   TimeZone::ToUtc (a time in a DST gap is read with the offset from before the change);
+// - $dateAdd/$dateSubtract: day, week, month, quarter and year move the wall clock (one day
+//   across a DST change is 23 or 25 hours) and keep it; hour and smaller add elapsed time;
+// - $dateTrunc: day and larger truncate the wall clock and convert back; hour and smaller bin
+//   the wall clock with the offset in effect at the date, so a repeated hour stays on its side;
+// - $dateDiff: day and larger count local calendar boundaries; hour counts hour boundaries in
+//   elapsed time aligned to the start date's offset (half-hour zones), minute and smaller count
+//   elapsed boundaries.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -13,8 +29,13 @@
 #include <vector>
 
 #include "query/expression_internal.h"
+#include "query/timezone.h"
 
 namespace amalgam::query::expr_internal {
+
+// ParseDateString with a time zone for strings that carry no offset of their own.
+Result<int64_t> ParseDateString(std::string_view s, const TimeZone& tz);
+
 namespace {
 
 using bson::BsonType;
@@ -90,30 +111,18 @@ void IsoWeek(const Civil& c, int64_t* iso_year, int* week) {
   *week = w;
 }
 
-// Time zone: a fixed offset in minutes.
-Result<int32_t> ParseTimezone(const bson::Value& tz) {
+// A time zone identifier: UTC, a fixed offset or an Olson name (40485 when none of these).
+Result<TimeZone> ResolveTimezone(std::string_view id) {
+  std::optional<TimeZone> tz = SystemTimeZones().Find(id);
+  if (!tz) return Coded(40485, "unrecognized time zone identifier: \"" + std::string(id) + "\"");
+  return *tz;
+}
+
+Result<TimeZone> ParseTimezone(const bson::Value& tz) {
   if (tz.type() != BsonType::kString) {
     return Coded(40517, "timezone must evaluate to a string, found " + TypeName(tz));
   }
-  std::string_view s = tz.AsString();
-  if (s == "UTC" || s == "GMT" || s == "Z" || s == "Etc/UTC" || s == "Etc/GMT") return 0;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    std::string digits;
-    for (size_t i = 1; i < s.size(); ++i) {
-      if (s[i] == ':' && i == 3) continue;
-      if (s[i] < '0' || s[i] > '9') digits = "x";
-      digits.push_back(s[i]);
-    }
-    if (digits.size() == 2 || digits.size() == 4) {
-      bool ok = digits.find('x') == std::string::npos;
-      if (ok) {
-        int h = std::stoi(digits.substr(0, 2));
-        int m = digits.size() == 4 ? std::stoi(digits.substr(2, 2)) : 0;
-        if (h <= 99 && m < 60) return (s[0] == '-' ? -1 : 1) * (h * 60 + m);
-      }
-    }
-  }
-  return Coded(40485, "unrecognized time zone identifier: \"" + std::string(s) + "\"");
+  return ResolveTimezone(tz.AsString());
 }
 
 // A date operand: date, timestamp or ObjectId.
@@ -129,8 +138,8 @@ Result<int64_t> DateMillis(const bson::Value& v, std::string_view) {
   }
 }
 
-int64_t Local(int64_t utc, int32_t tz) { return utc + int64_t{tz} * 60000; }
-int64_t Utc(int64_t local, int32_t tz) { return local - int64_t{tz} * 60000; }
+int64_t Local(int64_t utc, const TimeZone& tz) { return tz.ToLocal(utc); }
+int64_t Utc(int64_t local, const TimeZone& tz) { return tz.ToUtc(local); }
 
 // ---- named arguments -------------------------------------------------------------------------
 
@@ -159,13 +168,13 @@ Status ParseNamedArgs(std::string_view op, const bson::Value& v, const ExprParse
   return Status::OK();
 }
 
-// Evaluates an optional timezone slot: 0 when absent; *null when it evaluates to null.
-Result<int32_t> EvalTz(const ExprPtr& e, const ExprEvalContext& ctx, bool* null) {
-  if (!e) return 0;
+// Evaluates an optional timezone slot: UTC when absent; *null when it evaluates to null.
+Result<TimeZone> EvalTz(const ExprPtr& e, const ExprEvalContext& ctx, bool* null) {
+  if (!e) return TimeZone();
   AMALGAM_ASSIGN_OR_RETURN(ExprValue v, e->Evaluate(ctx));
   if (v.nullish()) {
     *null = true;
-    return 0;
+    return TimeZone();
   }
   return ParseTimezone(v.value());
 }
@@ -178,7 +187,7 @@ class DatePartExpr final : public Expression {
   Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
     AMALGAM_ASSIGN_OR_RETURN(ExprValue d, date_->Evaluate(ctx));
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(tz_, ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(tz_, ctx, &tz_null));
     if (d.nullish() || tz_null) return MakeNull();
     AMALGAM_ASSIGN_OR_RETURN(int64_t ms, DateMillis(d.value(), op_));
     Civil c = ToCivil(Local(ms, tz));
@@ -257,7 +266,7 @@ Status CheckFormat(std::string_view fmt) {
   return Status::OK();
 }
 
-std::string FormatDate(int64_t utc, std::string_view fmt, int32_t tz) {
+std::string FormatDate(int64_t utc, std::string_view fmt, const TimeZone& tz) {
   Civil c = ToCivil(Local(utc, tz));
   int64_t iso_year;
   int iso_week;
@@ -283,11 +292,12 @@ std::string FormatDate(int64_t utc, std::string_view fmt, int32_t tz) {
       case 'V': out += Pad(iso_week, 2); break;
       case 'Y': out += Pad(c.year, 4); break;
       case 'z': {
-        int32_t a = tz < 0 ? -tz : tz;
-        out += (tz < 0 ? "-" : "+") + Pad(a / 60, 2) + Pad(a % 60, 2);
+        int32_t minutes = tz.OffsetSecondsAt(utc) / 60;
+        int32_t a = minutes < 0 ? -minutes : minutes;
+        out += (minutes < 0 ? "-" : "+") + Pad(a / 60, 2) + Pad(a % 60, 2);
         break;
       }
-      case 'Z': out += std::to_string(tz); break;
+      case 'Z': out += std::to_string(tz.OffsetSecondsAt(utc) / 60); break;
       case '%': out.push_back('%'); break;
       default: break;
     }
@@ -312,7 +322,7 @@ class DateToStringExpr final : public Expression {
       AMALGAM_RETURN_IF_ERROR(CheckFormat(fmt));
     }
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[2], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[2], ctx, &tz_null));
     if (tz_null) return MakeNull();
     if (d.nullish()) {
       if (s_[3]) return s_[3]->Evaluate(ctx);
@@ -344,9 +354,9 @@ Status ParseError(std::string_view s, std::string_view why) {
 }
 
 // Parses with a format ("%Y-%m-%d" ...): %Y %m %d %H %M %S %L %j %z %Z %%.
-Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, int32_t tz) {
+Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, const TimeZone& tz) {
   int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0, ms = 0;
-  int32_t zone = tz;
+  TimeZone zone = tz;
   size_t p = 0;
   auto digits = [&](size_t max, int64_t* out) -> bool {
     size_t start = p;
@@ -374,18 +384,14 @@ Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, int32_
       case 'z':
       case 'Z': {
         if (p < s.size() && s[p] == 'Z') {
-          zone = 0;
+          zone = TimeZone();
           ++p;
           break;
         }
         size_t start = p;
         if (p < s.size() && (s[p] == '+' || s[p] == '-')) ++p;
         while (p < s.size() && ((s[p] >= '0' && s[p] <= '9') || s[p] == ':')) ++p;
-        std::string z(s.substr(start, p - start));
-        bson::Builder b;
-        b.AppendString("", z);
-        bson::Document doc = std::move(b).Finish();
-        Result<int32_t> off = ParseTimezone(doc.view().begin()->value);
+        Result<TimeZone> off = ResolveTimezone(s.substr(start, p - start));
         if (!off.ok()) return ParseError(s, "invalid time zone");
         zone = *off;
         break;
@@ -409,7 +415,7 @@ class DateFromStringExpr final : public Expression {
   Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
     AMALGAM_ASSIGN_OR_RETURN(ExprValue str, s_[0]->Evaluate(ctx));
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[2], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[2], ctx, &tz_null));
     ExprValue fmt;
     if (s_[1]) {
       AMALGAM_ASSIGN_OR_RETURN(fmt, s_[1]->Evaluate(ctx));
@@ -431,7 +437,7 @@ class DateFromStringExpr final : public Expression {
     } else if (s_[1]) {
       ms = ParseWithFormat(str.value().AsString(), fmt.value().AsString(), tz);
     } else {
-      ms = ParseDateString(str.value().AsString(), tz, "$dateFromString");
+      ms = ParseDateString(str.value().AsString(), tz);
     }
     if (!ms.ok()) {
       if (s_[3] && ms.status().code() == ErrorCode::kConversionFailure) return s_[3]->Evaluate(ctx);
@@ -459,7 +465,7 @@ class DateToPartsExpr final : public Expression {
   Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
     AMALGAM_ASSIGN_OR_RETURN(ExprValue d, s_[0]->Evaluate(ctx));
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[1], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[1], ctx, &tz_null));
     bool iso = false;
     if (s_[2]) {
       AMALGAM_ASSIGN_OR_RETURN(ExprValue i, s_[2]->Evaluate(ctx));
@@ -525,7 +531,7 @@ class DateFromPartsExpr final : public Expression {
       }
     }
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[10], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[10], ctx, &tz_null));
     if (tz_null) return MakeNull();
     int64_t days;
     if (s_[7]) {
@@ -600,9 +606,10 @@ int DaysInMonth(int64_t y, int m) {
   return m == 2 && leap ? 29 : kDays[m - 1];
 }
 
-int64_t AddUnits(int64_t utc, Unit u, int64_t amount, int32_t tz) {
-  if (!IsMonthly(u)) return utc + amount * FixedMillis(u);
+int64_t AddUnits(int64_t utc, Unit u, int64_t amount, const TimeZone& tz) {
+  if (u != Unit::kDay && u != Unit::kWeek && !IsMonthly(u)) return utc + amount * FixedMillis(u);
   int64_t local = Local(utc, tz);
+  if (!IsMonthly(u)) return Utc(local + amount * FixedMillis(u), tz);
   Civil c = ToCivil(local);
   int64_t months = c.year * 12 + (c.month - 1) + amount * MonthsOf(u);
   int64_t y = FloorDiv(months, 12);
@@ -641,7 +648,7 @@ class DateArithExpr final : public Expression {
   Result<ExprValue> Evaluate(const ExprEvalContext& ctx) const override {
     AMALGAM_ASSIGN_OR_RETURN(std::vector<ExprValue> v, EvalAll3(ctx));
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[3], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[3], ctx, &tz_null));
     if (v[0].nullish() || v[1].nullish() || v[2].nullish() || tz_null) return MakeNull();
     if (v[0].value().type() != BsonType::kDate && v[0].value().type() != BsonType::kTimestamp &&
         v[0].value().type() != BsonType::kObjectId) {
@@ -691,7 +698,7 @@ class DateDiffExpr final : public Expression {
       v.push_back(std::move(x));
     }
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[3], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[3], ctx, &tz_null));
     if (v[0].nullish() || v[1].nullish() || v[2].nullish() || tz_null) return MakeNull();
     for (int i = 0; i < 2; ++i) {
       BsonType t = v[i].value().type();
@@ -717,7 +724,10 @@ class DateDiffExpr final : public Expression {
       return MakeInt64((wb - wa) / 7);
     }
     int64_t unit = FixedMillis(u);
-    return MakeInt64(FloorDiv(lb, unit) - FloorDiv(la, unit));
+    if (u == Unit::kDay) return MakeInt64(FloorDiv(lb, unit) - FloorDiv(la, unit));
+    // Elapsed boundaries; hours align to the start date's offset (it matters for +05:30 zones).
+    int64_t shift = u == Unit::kHour ? int64_t{tz.OffsetSecondsAt(a)} * 1000 : 0;
+    return MakeInt64(FloorDiv(b + shift, unit) - FloorDiv(a + shift, unit));
   }
 
  private:
@@ -750,7 +760,7 @@ class DateTruncExpr final : public Expression {
       }
     }
     bool tz_null = false;
-    AMALGAM_ASSIGN_OR_RETURN(int32_t tz, EvalTz(s_[3], ctx, &tz_null));
+    AMALGAM_ASSIGN_OR_RETURN(TimeZone tz, EvalTz(s_[3], ctx, &tz_null));
     if (d.nullish() || uv.nullish() || tz_null) return MakeNull();
     BsonType t = d.value().type();
     if (t != BsonType::kDate && t != BsonType::kTimestamp && t != BsonType::kObjectId) {
@@ -776,7 +786,9 @@ class DateTruncExpr final : public Expression {
     }
     int64_t per = FixedMillis(u) * bin;
     int64_t start = ref + FloorDiv(local - ref, per) * per;
-    return MakeDate(Utc(start, tz));
+    if (u == Unit::kWeek || u == Unit::kDay) return MakeDate(Utc(start, tz));
+    // Below a day: the same offset as the date, so 01:30 EST truncates to 01:00 EST, not EDT.
+    return MakeDate(start - (local - ms));
   }
 
  private:
@@ -807,7 +819,7 @@ constexpr OperatorRow kRows[] = {
 
 }  // namespace
 
-Result<int64_t> ParseDateString(std::string_view s, int32_t tz, std::string_view) {
+Result<int64_t> ParseDateString(std::string_view s, const TimeZone& tz) {
   // YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH[:]MM]
   auto num = [&](size_t pos, size_t len, int64_t* out) {
     if (pos + len > s.size()) return false;
@@ -824,7 +836,7 @@ Result<int64_t> ParseDateString(std::string_view s, int32_t tz, std::string_view
     return ParseError(s, "expected a date of the form YYYY-MM-DD");
   }
   size_t p = 10;
-  int32_t zone = tz;
+  TimeZone zone = tz;
   if (p < s.size() && (s[p] == 'T' || s[p] == ' ')) {
     if (!num(p + 1, 2, &h) || p + 3 >= s.size() || s[p + 3] != ':' || !num(p + 4, 2, &mi)) {
       return ParseError(s, "expected a time of the form HH:MM[:SS[.mmm]]");
@@ -855,7 +867,7 @@ Result<int64_t> ParseDateString(std::string_view s, int32_t tz, std::string_view
   }
   if (p < s.size()) {
     if (s[p] == 'Z' && p + 1 == s.size()) {
-      zone = 0;
+      zone = TimeZone();
     } else if (s[p] == '+' || s[p] == '-') {
       int64_t zh = 0, zm = 0;
       size_t q = p + 1;
@@ -867,7 +879,7 @@ Result<int64_t> ParseDateString(std::string_view s, int32_t tz, std::string_view
         q += 2;
       }
       if (q != s.size()) return ParseError(s, "trailing data");
-      zone = static_cast<int32_t>((s[p] == '-' ? -1 : 1) * (zh * 60 + zm));
+      zone = TimeZone::Fixed(static_cast<int32_t>((s[p] == '-' ? -1 : 1) * (zh * 3600 + zm * 60)));
     } else {
       return ParseError(s, "trailing data");
     }
@@ -879,7 +891,11 @@ Result<int64_t> ParseDateString(std::string_view s, int32_t tz, std::string_view
   return Utc(local, zone);
 }
 
-std::string IsoDateString(int64_t millis) { return FormatDate(millis, "%Y-%m-%dT%H:%M:%S.%LZ", 0); }
+Result<int64_t> ParseDateString(std::string_view s, int32_t tz_offset_minutes, std::string_view) {
+  return ParseDateString(s, TimeZone::Fixed(tz_offset_minutes * 60));
+}
+
+std::string IsoDateString(int64_t millis) { return FormatDate(millis, "%Y-%m-%dT%H:%M:%S.%LZ", TimeZone()); }
 
 std::span<const OperatorRow> DateOperators() { return kRows; }
 
