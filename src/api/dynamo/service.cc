@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
+#include <map>
 #include <exception>
 #include <random>
 
@@ -149,44 +151,64 @@ Result<std::string> Inflate(std::string_view in, bool gzip) {
   return Status(ErrorCode::kFailedToParse, "Could not decompress the request body");
 }
 
-bool HasParam(std::string_view auth, std::string_view name) {
-  size_t pos = 0;
-  while ((pos = auth.find(name, pos)) != std::string_view::npos) {
-    bool starts = pos == 0 || auth[pos - 1] == ' ' || auth[pos - 1] == ',';
-    if (starts && pos + name.size() < auth.size() && auth[pos + name.size()] == '=') return true;
-    pos += name.size();
-  }
-  return false;
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
 
 // Parses (without verifying) a SigV4 Authorization header, as DynamoDB does before it checks
-// the signature. Errors: kMissingAuthenticationToken, kIncompleteSignature.
+// the signature: "AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request,
+// SignedHeaders=<h1;h2>, Signature=<hex>" plus an X-Amz-Date or Date header. Errors:
+// kMissingAuthenticationToken (no header), kIncompleteSignature (anything malformed), with the
+// messages AWS gives.
 Status CheckAuthorization(const HttpRequestView& req) {
-  if (req.authorization.empty()) {
+  if (Trim(req.authorization).empty()) {
     return Status(ErrorCode::kMissingAuthenticationToken, "Request is missing Authentication Token");
   }
-  std::string_view auth = req.authorization;
+  std::string_view auth = Trim(req.authorization);
   size_t space = auth.find(' ');
   std::string_view scheme = auth.substr(0, space);
-  if (scheme != "AWS4-HMAC-SHA256") {
-    return Status(ErrorCode::kIncompleteSignature,
-                  "Authorization header requires 'Credential' parameter. Authorization header "
-                  "requires 'Signature' parameter. Authorization header requires 'SignedHeaders' "
-                  "parameter. Authorization=" +
-                      std::string(auth));
-  }
   std::string_view rest = space == std::string_view::npos ? std::string_view() : auth.substr(space + 1);
+  const std::string quoted = "Authorization=" + std::string(auth);
+  if (scheme.substr(0, 5) == "AWS4-" && scheme != "AWS4-HMAC-SHA256") {
+    return Status(ErrorCode::kIncompleteSignature, "Unsupported AWS 'algorithm': '" + std::string(scheme) + "'");
+  }
+  std::map<std::string_view, std::string_view> params;
+  if (scheme == "AWS4-HMAC-SHA256") {
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view part = Trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (part.empty()) continue;
+      size_t eq = part.find('=');
+      if (eq == std::string_view::npos) {
+        return Status(ErrorCode::kIncompleteSignature,
+                      "Invalid key=value pair (missing equal-sign) in Authorization header: '" + std::string(part) +
+                          "'. " + quoted);
+      }
+      params.emplace(Trim(part.substr(0, eq)), Trim(part.substr(eq + 1)));
+    }
+  }
   std::string missing;
-  if (!HasParam(rest, "Credential")) missing += "Authorization header requires 'Credential' parameter. ";
-  if (!HasParam(rest, "Signature")) missing += "Authorization header requires 'Signature' parameter. ";
-  if (!HasParam(rest, "SignedHeaders")) {
-    missing += "Authorization header requires 'SignedHeaders' parameter. ";
+  for (std::string_view name : {"Credential", "Signature", "SignedHeaders"}) {
+    auto it = params.find(name);
+    if (it == params.end() || it->second.empty()) {
+      missing += "Authorization header requires '" + std::string(name) + "' parameter. ";
+    }
   }
   if (!req.has_date) {
     missing += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
   }
-  if (!missing.empty()) {
-    return Status(ErrorCode::kIncompleteSignature, missing + "Authorization=" + std::string(auth));
+  if (!missing.empty()) return Status(ErrorCode::kIncompleteSignature, missing + quoted);
+  std::string_view credential = params["Credential"];
+  size_t slashes = std::count(credential.begin(), credential.end(), '/');
+  bool empty_element = credential.front() == '/' || credential.back() == '/' ||
+                       credential.find("//") != std::string_view::npos;
+  if (slashes != 4 || empty_element) {
+    return Status(ErrorCode::kIncompleteSignature,
+                  "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" +
+                      std::string(credential) + "'");
   }
   return Status::OK();
 }
