@@ -148,3 +148,146 @@ def test_now_and_remove_and_let(coll):
     assert before - datetime.timedelta(seconds=1) <= out[0]["now"] <= after + datetime.timedelta(seconds=1)
     assert [d.get("n") for d in out] == [None, 1, 2] and "n" not in out[0]
     assert [d["scaled"] for d in out] == [0, 2, 4]
+
+
+# ---- Olson time zones (expected values from Python's zoneinfo over the system tzdata) ----------
+
+from zoneinfo import ZoneInfo  # noqa: E402
+
+UTC = datetime.timezone.utc
+ZONES = ["America/New_York", "Europe/Paris", "Asia/Kolkata", "Australia/Lord_Howe"]
+
+
+def as_utc(naive):
+    return naive.replace(tzinfo=UTC)
+
+
+def naive_utc(aware):
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+@pytest.fixture
+def tzcoll(client):
+    c = client.aggexpr.tz
+    c.drop()
+    # Every 29 hours through 2021 and into 2022: both DST changes of every zone above.
+    start = datetime.datetime(2021, 1, 1, 0, 17)
+    c.insert_many([{"_id": i, "d": start + datetime.timedelta(hours=29 * i, seconds=i)} for i in range(330)])
+    return c
+
+
+def test_olson_zones_to_string_and_parts(tzcoll):
+    spec = {"d": 1}
+    for k, z in enumerate(ZONES):
+        spec[f"s{k}"] = {"$dateToString": {"date": "$d", "format": "%Y-%m-%dT%H:%M:%S %z %Z", "timezone": z}}
+        spec[f"h{k}"] = {"$hour": {"date": "$d", "timezone": z}}
+        spec[f"dow{k}"] = {"$dayOfWeek": {"date": "$d", "timezone": z}}
+    out = list(tzcoll.aggregate([{"$sort": {"_id": 1}}, {"$project": spec}]))
+    assert len(out) == 330
+    offsets_seen = {z: set() for z in ZONES}
+    for doc in out:
+        for k, z in enumerate(ZONES):
+            local = as_utc(doc["d"]).astimezone(ZoneInfo(z))
+            off = int(local.utcoffset().total_seconds()) // 60
+            offsets_seen[z].add(off)
+            want = local.strftime("%Y-%m-%dT%H:%M:%S %z") + f" {off}"
+            assert doc[f"s{k}"] == want, (doc["d"], z)
+            assert doc[f"h{k}"] == local.hour
+            assert doc[f"dow{k}"] == local.isoweekday() % 7 + 1
+    # The data crosses DST changes: New York, Paris and Lord Howe show two offsets, Kolkata one.
+    assert offsets_seen["America/New_York"] == {-300, -240}
+    assert offsets_seen["Europe/Paris"] == {60, 120}
+    assert offsets_seen["Australia/Lord_Howe"] == {630, 660}
+    assert offsets_seen["Asia/Kolkata"] == {330}
+
+
+def test_date_trunc_by_day_across_dst(tzcoll):
+    ny = ZoneInfo("America/New_York")
+    out = list(tzcoll.aggregate([
+        {"$sort": {"_id": 1}},
+        {"$project": {"d": 1, "t": {"$dateTrunc": {"date": "$d", "unit": "day", "timezone": "America/New_York"}},
+                      "w": {"$dateTrunc": {"date": "$d", "unit": "week", "timezone": "Europe/Paris",
+                                           "startOfWeek": "monday"}}}},
+    ]))
+    day_lengths = set()
+    for doc in out:
+        local = as_utc(doc["d"]).astimezone(ny)
+        midnight = datetime.datetime(local.year, local.month, local.day, tzinfo=ny)
+        assert doc["t"] == naive_utc(midnight), doc["d"]
+        nxt = datetime.datetime.combine(midnight.date() + datetime.timedelta(days=1), datetime.time(), ny)
+        day_lengths.add((nxt.astimezone(UTC) - midnight.astimezone(UTC)).total_seconds() / 3600)
+        pl = as_utc(doc["d"]).astimezone(ZoneInfo("Europe/Paris"))
+        monday = pl.date() - datetime.timedelta(days=pl.weekday())
+        assert doc["w"] == naive_utc(datetime.datetime.combine(monday, datetime.time(), ZoneInfo("Europe/Paris")))
+    assert {23.0, 24.0, 25.0} <= day_lengths  # the truncated days include both DST changes
+
+
+def test_date_add_and_diff_across_dst(client):
+    c = client.aggexpr.tzadd
+    c.drop()
+    ny = ZoneInfo("America/New_York")
+    starts = [datetime.datetime(2021, 3, 13, 12), datetime.datetime(2021, 11, 6, 12),
+              datetime.datetime(2021, 3, 14, 6, 30), datetime.datetime(2021, 7, 4, 3)]
+    c.insert_many([{"_id": i, "d": d} for i, d in enumerate(starts)])
+    out = list(c.aggregate([{"$sort": {"_id": 1}}, {"$project": {
+        "day": {"$dateAdd": {"startDate": "$d", "unit": "day", "amount": 1, "timezone": "America/New_York"}},
+        "h24": {"$dateAdd": {"startDate": "$d", "unit": "hour", "amount": 24, "timezone": "America/New_York"}},
+        "mon": {"$dateSubtract": {"startDate": "$d", "unit": "month", "amount": 4, "timezone": "America/New_York"}},
+        "dd": {"$dateDiff": {"startDate": "$d", "endDate": {"$add": ["$d", 86400000]}, "unit": "day",
+                             "timezone": "America/New_York"}},
+    }}]))
+    for d, doc in zip(starts, out):
+        local = as_utc(d).astimezone(ny)
+        # Python's aware arithmetic within one zone moves the wall clock, as MongoDB does for days.
+        want_day = naive_utc(local + datetime.timedelta(days=1))
+        assert doc["day"] == want_day, d
+        assert doc["h24"] == d + datetime.timedelta(hours=24)
+        m = local.month - 4
+        y = local.year + (m - 1) // 12
+        m = (m - 1) % 12 + 1
+        assert doc["mon"] == naive_utc(local.replace(year=y, month=m)), d
+        end_local = as_utc(d + datetime.timedelta(days=1)).astimezone(ny)
+        assert doc["dd"] == (end_local.date() - local.date()).days
+    # Across the spring change one local day is 23 hours, across the fall change 25.
+    assert out[0]["day"] - starts[0] == datetime.timedelta(hours=23)
+    assert out[1]["day"] - starts[1] == datetime.timedelta(hours=25)
+
+
+def test_date_from_parts_and_string_with_zones(client):
+    c = client.aggexpr.tzone
+    c.drop()
+    c.insert_one({"_id": 1})
+    out = list(c.aggregate([
+        {"$limit": 1},
+        {"$project": {"_id": 0,
+                      "p": {"$dateFromParts": {"year": 2021, "month": 7, "day": 1, "hour": 14, "minute": 5,
+                                               "timezone": "Europe/Paris"}},
+                      "w": {"$dateFromParts": {"year": 2021, "month": 12, "day": 24, "hour": 9,
+                                               "timezone": "America/New_York"}},
+                      "lh": {"$dateFromParts": {"year": 2021, "month": 12, "day": 24, "hour": 9,
+                                                "timezone": "Australia/Lord_Howe"}},
+                      "s": {"$dateFromString": {"dateString": "2021-07-01 08:00:00",
+                                                "timezone": "America/New_York"}},
+                      "parts": {"$dateToParts": {"date": {"$dateFromString": {"dateString": "2021-07-01T12:00:00Z"}},
+                                                 "timezone": "Asia/Kolkata"}}}},
+    ]))
+    assert len(out) == 1
+    doc = out[0]
+    assert doc["p"] == naive_utc(datetime.datetime(2021, 7, 1, 14, 5, tzinfo=ZoneInfo("Europe/Paris")))
+    assert doc["w"] == naive_utc(datetime.datetime(2021, 12, 24, 9, tzinfo=ZoneInfo("America/New_York")))
+    assert doc["lh"] == naive_utc(datetime.datetime(2021, 12, 24, 9, tzinfo=ZoneInfo("Australia/Lord_Howe")))
+    assert doc["s"] == naive_utc(datetime.datetime(2021, 7, 1, 8, tzinfo=ZoneInfo("America/New_York")))
+    assert doc["parts"] == {"year": 2021, "month": 7, "day": 1, "hour": 17, "minute": 30, "second": 0,
+                            "millisecond": 0}
+
+
+def test_unknown_time_zone_and_undefined_variable_codes(coll):
+    for bad in ["Mars/Olympus", "Europe/Pariss", "../../etc/passwd", "/etc/localtime"]:
+        with pytest.raises(OperationFailure) as e:
+            project(coll, {"h": {"$hour": {"date": "$when", "timezone": bad}}})
+        assert e.value.code == 40485
+        assert f'unrecognized time zone identifier: "{bad}"' in str(e.value)
+    with pytest.raises(OperationFailure) as e:
+        project(coll, {"v": "$$nope"})
+    assert e.value.code == 17276
+    assert "Use of undefined variable: nope" in str(e.value)
