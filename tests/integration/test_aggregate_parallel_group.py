@@ -141,3 +141,19 @@ def test_max_time_ms_stops_the_scan(big):
     with pytest.raises(OperationFailure) as e:
         list(coll.aggregate([{"$group": {"_id": "$user", "s": {"$push": "$pad"}}}], maxTimeMS=1))
     assert e.value.code == 50
+
+
+def test_an_error_in_a_later_range_is_the_serial_error(big):
+    # The document with _id 30000 (in a later range) divides by zero: the parallel run fails in
+    # that range, and the serial rerun reports what one pass reports.
+    coll, _ = big
+    with pytest.raises(OperationFailure) as e:
+        list(coll.aggregate([
+            {"$group": {"_id": {"$divide": ["$tokens", {"$subtract": ["$_id", 30000]}]}, "n": {"$sum": 1}}},
+        ]))
+    assert "divide by zero" in str(e.value)
+    out = list(coll.aggregate([
+        {"$match": {"_id": {"$ne": 30000}}},
+        {"$group": {"_id": None, "n": {"$sum": {"$divide": ["$tokens", {"$subtract": ["$_id", 30000]}]}}}},
+    ]))
+    assert len(out) == 1 and out[0]["n"] != 0
