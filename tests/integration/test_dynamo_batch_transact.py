@@ -149,3 +149,46 @@ def test_concurrent_transactions_never_lose_updates(amalgamd, tables):
         t.join(timeout=120)
     n = int(clients[0].get_item(TableName=a, Key={"k": {"S": "hot"}})["Item"]["n"]["N"])
     assert n == sum(ok) and n > 0
+
+
+def test_batch_and_transaction_reply_shapes_with_indexes(dynamo):
+    """ConsumedCapacity (TOTAL / INDEXES) and ItemCollectionMetrics (SIZE, tables with an LSI)
+    on BatchWriteItem, BatchGetItem, TransactWriteItems and TransactGetItems."""
+    dynamo.create_table(
+        TableName="Shapes", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "l", "g")],
+        LocalSecondaryIndexes=[{"IndexName": "LIdx", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                                   {"AttributeName": "l", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "ALL"}}],
+        GlobalSecondaryIndexes=[{"IndexName": "GIdx", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    full = {"pk": {"S": "a"}, "sk": {"S": "1"}, "l": {"S": "x"}, "g": {"S": "y"}}
+    r = dynamo.batch_write_item(RequestItems={"Shapes": [{"PutRequest": {"Item": full}}]})
+    assert r["UnprocessedItems"] == {} and "ConsumedCapacity" not in r and "ItemCollectionMetrics" not in r
+    r = dynamo.batch_write_item(RequestItems={"Shapes": [
+        {"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": "1"}, "l": {"S": "x"}}}},
+        {"DeleteRequest": {"Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}}}]},
+        ReturnConsumedCapacity="INDEXES", ReturnItemCollectionMetrics="SIZE")
+    assert r["UnprocessedItems"] == {}
+    [c] = r["ConsumedCapacity"]
+    # Put b: table + LSI; delete a: table + LSI + GSI.
+    assert c["TableName"] == "Shapes" and c["CapacityUnits"] == 5.0
+    assert c["Table"]["CapacityUnits"] == 2.0
+    assert c["LocalSecondaryIndexes"]["LIdx"]["CapacityUnits"] == 2.0
+    assert c["GlobalSecondaryIndexes"]["GIdx"]["CapacityUnits"] == 1.0
+    keys = sorted(m["ItemCollectionKey"]["pk"]["S"] for m in r["ItemCollectionMetrics"]["Shapes"])
+    assert keys == ["a", "b"]
+    assert all(m["SizeEstimateRangeGB"] == [0.0, 1.0] for m in r["ItemCollectionMetrics"]["Shapes"])
+    r = dynamo.batch_get_item(RequestItems={"Shapes": {"Keys": [{"pk": {"S": "b"}, "sk": {"S": "1"}}]}},
+                              ReturnConsumedCapacity="TOTAL")
+    assert r["UnprocessedKeys"] == {} and r["ConsumedCapacity"] == [
+        {"TableName": "Shapes", "CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}]
+    r = dynamo.transact_write_items(TransactItems=[{"Put": {"TableName": "Shapes", "Item": full}}],
+                                    ReturnConsumedCapacity="INDEXES", ReturnItemCollectionMetrics="SIZE")
+    [c] = r["ConsumedCapacity"]
+    assert c["CapacityUnits"] == 6.0 and c["Table"]["CapacityUnits"] == 2.0  # transactions cost double
+    assert r["ItemCollectionMetrics"]["Shapes"][0]["ItemCollectionKey"] == {"pk": {"S": "a"}}
+    r = dynamo.transact_get_items(TransactItems=[{"Get": {"TableName": "Shapes", "Key": {
+        "pk": {"S": "a"}, "sk": {"S": "1"}}}}], ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"][0]["CapacityUnits"] == 2.0 and r["Responses"][0]["Item"] == full
