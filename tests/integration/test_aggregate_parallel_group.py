@@ -7,6 +7,7 @@ import random
 
 import pymongo
 import pytest
+from bson.int64 import Int64
 from conftest import BINARY, Server
 from pymongo.errors import OperationFailure
 
@@ -32,6 +33,7 @@ def big(tmp_path_factory):
             "tokens": rng.randrange(1, 5000),
             "model": "m%d" % rng.randrange(4),
             "cost": rng.randrange(1, 1000) / 7.0,
+            "big": 100_000_000 if i < N // 2 else -100_000_000,
             # incompressible padding, so that size estimates see real bytes
             "pad": "%0192x" % rng.getrandbits(768),
         })
@@ -157,3 +159,21 @@ def test_an_error_in_a_later_range_is_the_serial_error(big):
         {"$group": {"_id": None, "n": {"$sum": {"$divide": ["$tokens", {"$subtract": ["$_id", 30000]}]}}}},
     ]))
     assert len(out) == 1 and out[0]["n"] != 0
+
+
+def test_integer_sums_widen_as_the_serial_running_sum_does(big):
+    # The running sum of `big` in _id order climbs to 2e12 (past int32) and comes back to 0: the
+    # serial $sum is then an int64 0, whatever ranges the parallel run merged.
+    coll, docs = big
+    out = list(coll.aggregate([{"$group": {"_id": None, "s": {"$sum": "$big"}, "t": {"$sum": "$tokens"}}}]))
+    assert out == [{"_id": None, "s": 0, "t": sum(d["tokens"] for d in docs)}]
+    assert isinstance(out[0]["s"], Int64)
+    assert not isinstance(out[0]["t"], Int64)  # 40,000 x < 5,000 stays an int32 all along
+    out = list(coll.aggregate([{"$group": {"_id": "$model", "s": {"$sum": "$big"}}}, {"$sort": {"_id": 1}}]))
+    for g in out:
+        s, widened = 0, False
+        for d in docs:
+            if d["model"] == g["_id"]:
+                s += d["big"]
+                widened = widened or not -2**31 <= s < 2**31
+        assert g["s"] == s and isinstance(g["s"], Int64) == widened
