@@ -291,3 +291,29 @@ def test_unknown_time_zone_and_undefined_variable_codes(coll):
         project(coll, {"v": "$$nope"})
     assert e.value.code == 17276
     assert "Use of undefined variable: nope" in str(e.value)
+
+
+def test_every_installed_zone_agrees_with_zoneinfo(client):
+    """Offsets of every zone in the system tzdata at instants from 1901 to 2300 (the far ones from
+    the POSIX footer rule), against Python's independent TZif reader."""
+    import zoneinfo
+    names = sorted(n for n in zoneinfo.available_timezones()
+                   if not n.startswith(("posix/", "right/")) and n not in ("localtime", "posixrules")
+                   and "." not in n)
+    assert len(names) > 300
+    c = client.aggexpr.tzall
+    c.drop()
+    instants = [datetime.datetime(1901, 1, 1) + datetime.timedelta(hours=15881 * i + 0.5) for i in range(220)]
+    c.insert_many([{"_id": i, "d": d} for i, d in enumerate(instants)])
+    for start in range(0, len(names), 40):
+        chunk = names[start:start + 40]
+        spec = {f"z{k}": {"$dateToString": {"date": "$d", "format": "%Y-%m-%d %H:%M %Z", "timezone": z}}
+                for k, z in enumerate(chunk)}
+        out = list(c.aggregate([{"$sort": {"_id": 1}}, {"$project": spec}]))
+        assert len(out) == len(instants)
+        for d, doc in zip(instants, out):
+            for k, z in enumerate(chunk):
+                local = as_utc(d).astimezone(ZoneInfo(z))
+                off = int(local.utcoffset().total_seconds())
+                want = local.strftime("%Y-%m-%d %H:%M") + f" {int(off / 60)}"
+                assert doc[f"z{k}"] == want, (z, d)
