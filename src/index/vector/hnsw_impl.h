@@ -3,8 +3,10 @@
 // hnsw_serialize.cc (persistence). Internal: include only from src/index/vector/*.cc.
 //
 // Slots are the unit of storage: slot i holds one vector in contiguous arrays
-//   vectors[i * dims .. +dims)             float32 (normalized for cosine)
-//   links0[i * (1 + M0) .. +1+M0)          layer-0 neighbours: count, then ids
+//   slab[i * slot_bytes ..)                layer-0 neighbours (uint32 count, then M0 ids), then
+//                                          the float32 vector (normalized for cosine): as in
+//                                          hnswlib, a node whose distance was just computed has
+//                                          its list on the adjacent cache lines when expanded
 //   upper[i]                               layers 1..level, each count + M ids (null at level 0)
 //   codes[i * code_bytes .. +code_bytes)   int8 codes or packed bits (with quantization)
 //   labels[i], levels[i], free[i]
@@ -12,6 +14,7 @@
 // reuses it with its old level.
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -72,6 +75,7 @@ class HnswGraph {
   const vecdist::Kernels* kern;
   uint32_t dims, M, M0;
   size_t link0_stride;   // 1 + M0 uint32
+  size_t slot_bytes;     // link0_stride * 4 + dims * 4
   size_t upper_stride;   // 1 + M uint32 per upper layer
   size_t code_bytes = 0; // per slot
   size_t code_words = 0; // binary: 64-bit words per slot
@@ -80,8 +84,10 @@ class HnswGraph {
   // --- slot storage (guarded by mu)
   size_t capacity = 0;
   size_t used = 0;  // slots handed out so far (live + free)
-  std::vector<float> vectors;
-  std::vector<uint32_t> links0;
+  struct FreeDeleter {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, FreeDeleter> slab;  // capacity * slot_bytes, malloc'ed
   std::vector<uint64_t> labels;
   std::vector<uint8_t> levels;
   std::vector<uint8_t> free_flag;
@@ -108,13 +114,19 @@ class HnswGraph {
   mutable std::vector<std::unique_ptr<VecScratch>> pool;
 
   // --- helpers
-  const float* vec(uint32_t s) const { return vectors.data() + size_t(s) * dims; }
-  float* vec(uint32_t s) { return vectors.data() + size_t(s) * dims; }
+  const uint32_t* link0(uint32_t s) const {
+    return reinterpret_cast<const uint32_t*>(slab.get() + size_t(s) * slot_bytes);
+  }
+  uint32_t* link0(uint32_t s) { return reinterpret_cast<uint32_t*>(slab.get() + size_t(s) * slot_bytes); }
+  const float* vec(uint32_t s) const {
+    return reinterpret_cast<const float*>(slab.get() + size_t(s) * slot_bytes + link0_stride * 4);
+  }
+  float* vec(uint32_t s) { return reinterpret_cast<float*>(slab.get() + size_t(s) * slot_bytes + link0_stride * 4); }
   uint32_t* links(uint32_t s, int level) {
-    return level == 0 ? links0.data() + s * link0_stride : upper[s].get() + (level - 1) * upper_stride;
+    return level == 0 ? link0(s) : upper[s].get() + (level - 1) * upper_stride;
   }
   const uint32_t* links(uint32_t s, int level) const {
-    return level == 0 ? links0.data() + s * link0_stride : upper[s].get() + (level - 1) * upper_stride;
+    return level == 0 ? link0(s) : upper[s].get() + (level - 1) * upper_stride;
   }
   size_t live() const { return label_map.size(); }
   bool has_free() const { return !free_slots.empty(); }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "index/vector/hnsw_impl.h"
@@ -125,6 +126,7 @@ HnswGraph::HnswGraph(const HnswOptions& o) : opt(o), kern(&vecdist::Active()) {
   M = o.max_edges;
   M0 = 2 * o.max_edges;
   link0_stride = 1 + M0;
+  slot_bytes = link0_stride * 4 + size_t(dims) * 4;
   upper_stride = 1 + M;
   level_mult = 1.0 / std::log(double(std::max<uint32_t>(M, 2)));
   rng_state = o.seed;
@@ -148,10 +150,11 @@ void HnswGraph::Grow(size_t min_capacity, bool exact) {
   size_t cap = std::max<size_t>(capacity ? capacity : 16, 16);
   while (cap < min_capacity) cap *= 2;
   if (exact) cap = min_capacity;
-  vectors.resize(cap * dims);
-  vectors.shrink_to_fit();
-  links0.resize(cap * link0_stride, 0);
-  links0.shrink_to_fit();
+  char* grown = static_cast<char*>(std::malloc(cap * slot_bytes));
+  if (grown == nullptr) throw std::bad_alloc();
+  if (capacity) std::memcpy(grown, slab.get(), std::min(cap, capacity) * slot_bytes);
+  if (cap > capacity) std::memset(grown + capacity * slot_bytes, 0, (cap - capacity) * slot_bytes);
+  slab.reset(grown);
   labels.resize(cap);
   labels.shrink_to_fit();
   levels.resize(cap);
@@ -422,7 +425,7 @@ Status HnswGraph::Insert(uint64_t label, const float* normalized) {
     slot = uint32_t(used++);
     level = RandomLevel();
     levels[slot] = uint8_t(level);
-    links0[slot * link0_stride] = 0;
+    link0(slot)[0] = 0;
     if (level > 0) {
       upper[slot].reset(new uint32_t[level * upper_stride]);  // NOLINT: owned by upper
       for (int l = 0; l < level; ++l) upper[slot][l * upper_stride] = 0;
@@ -452,7 +455,7 @@ size_t HnswGraph::MemoryBytesLocked() const {
   size_t upper_bytes = 0;
   for (size_t s = 0; s < used; ++s)
     if (levels[s] > 0) upper_bytes += levels[s] * upper_stride * sizeof(uint32_t);
-  return vectors.capacity() * sizeof(float) + links0.capacity() * sizeof(uint32_t) +
+  return capacity * slot_bytes +
          labels.capacity() * sizeof(uint64_t) + levels.capacity() + free_flag.capacity() +
          upper.capacity() * sizeof(void*) + upper_bytes + codes.capacity() +
          free_slots.capacity() * sizeof(uint32_t) + label_map.MemoryBytes() +
@@ -530,7 +533,7 @@ HnswStats HnswIndex::Stats() const {
   st.deleted_slots = ix.free_slots.size();
   st.capacity_slots = ix.capacity;
   st.code_bytes = ix.codes.capacity();
-  st.full_vector_bytes = ix.vectors.capacity() * sizeof(float);
+  st.full_vector_bytes = ix.capacity * ix.dims * sizeof(float);
   st.label_map_bytes = ix.label_map.MemoryBytes();
   st.total_bytes = ix.MemoryBytesLocked();
   {

@@ -162,9 +162,9 @@ void SearchLayer0(const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const D
     if (c.dist > bound && s.top.size() >= ef) break;
     std::pop_heap(s.cand.begin(), s.cand.end(), MinFirst());
     s.cand.pop_back();
-    if (!s.cand.empty()) __builtin_prefetch(ix.links0.data() + s.cand.front().slot * ix.link0_stride);
+    if (!s.cand.empty()) __builtin_prefetch(ix.link0(s.cand.front().slot));
     ++nvisit;
-    const uint32_t* l = ix.links0.data() + c.slot * ix.link0_stride;
+    const uint32_t* l = ix.link0(c.slot);
     uint32_t n = l[0];
     size_t nb = 0;
     for (uint32_t i = 1; i <= n; ++i) {

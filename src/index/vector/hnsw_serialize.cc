@@ -106,9 +106,11 @@ std::string HnswIndex::Serialize() const {
   w.Bytes(ix.labels.data(), ix.used * 8);
   w.Bytes(ix.levels.data(), ix.used);
   w.Bytes(ix.free_flag.data(), ix.used);
-  w.Bytes(ix.vectors.data(), ix.used * ix.dims * 4);
+  // The format keeps all vectors, then all codes, then all layer-0 lists (the slab interleaves
+  // vectors and lists in memory).
+  for (uint32_t s = 0; s < ix.used; ++s) w.Bytes(ix.vec(s), ix.dims * 4);
   w.Bytes(ix.codes.data(), ix.used * ix.code_bytes);
-  w.Bytes(ix.links0.data(), ix.used * ix.link0_stride * 4);
+  for (uint32_t s = 0; s < ix.used; ++s) w.Bytes(ix.link0(s), ix.link0_stride * 4);
   for (size_t s = 0; s < ix.used; ++s)
     if (ix.levels[s] > 0) w.Bytes(ix.upper[s].get(), ix.levels[s] * ix.upper_stride * 4);
   w.Put<uint64_t>(Checksum(out.data(), out.size()));
@@ -147,11 +149,12 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Deserialize(std::string_view bytes
     return Corrupt("truncated quantizer");
   ix.Grow(used, /*exact=*/true);
   ix.used = used;
-  if (!r.Bytes(ix.labels.data(), used * 8) || !r.Bytes(ix.levels.data(), used) ||
-      !r.Bytes(ix.free_flag.data(), used) || !r.Bytes(ix.vectors.data(), used * ix.dims * 4) ||
-      !r.Bytes(ix.codes.data(), used * ix.code_bytes) ||
-      !r.Bytes(ix.links0.data(), used * ix.link0_stride * 4))
-    return Corrupt("truncated slot arrays");
+  bool ok = r.Bytes(ix.labels.data(), used * 8) && r.Bytes(ix.levels.data(), used) &&
+            r.Bytes(ix.free_flag.data(), used);
+  for (uint32_t s = 0; ok && s < used; ++s) ok = r.Bytes(ix.vec(s), ix.dims * 4);
+  ok = ok && r.Bytes(ix.codes.data(), used * ix.code_bytes);
+  for (uint32_t s = 0; ok && s < used; ++s) ok = r.Bytes(ix.link0(s), ix.link0_stride * 4);
+  if (!ok) return Corrupt("truncated slot arrays");
   for (uint32_t s = 0; s < used; ++s) {
     int level = ix.levels[s];
     if (level > Impl::kMaxLevel) return Corrupt("slot " + std::to_string(s) + " has level " + std::to_string(level));
