@@ -397,12 +397,12 @@ std::optional<TimeZone> TimeZoneDatabase::Find(std::string_view id) {
 }
 
 const ZoneRules* TimeZoneDatabase::Load(std::string_view name) {
-  std::string key(name);
   {
     std::shared_lock lock(mu_);
-    auto it = zones_.find(key);
+    auto it = zones_.find(name);
     if (it != zones_.end()) return it->second.get();
   }
+  std::string key(name);
   // Read and parse outside the lock; a racing loader of the same zone loses harmlessly.
   std::optional<std::string> bytes = ReadSmallFile(dir_ + "/" + key);
   if (!bytes) return nullptr;

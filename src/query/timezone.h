@@ -16,6 +16,7 @@
 // side of UTC: west of UTC the first occurrence (New York 01:30 on a fall-back day is 01:30 EDT),
 // east of UTC the second (Paris 02:30 on a fall-back day is 02:30 CET).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -117,9 +118,16 @@ class TimeZoneDatabase {
  private:
   const ZoneRules* Load(std::string_view name);
 
+  // Lookups by string_view without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   std::string dir_;
   std::shared_mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<ZoneRules>> zones_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::unique_ptr<ZoneRules>, NameHash, std::equal_to<>>
+      zones_;  // GUARDED_BY(mu_)
 };
 
 // The process's zone database over the system tzdata ($TZDIR, else /usr/share/zoneinfo). Like

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -167,6 +170,21 @@ TEST(TimeZoneTest, MalformedTzifIsAnErrorNotACrash) {
     flipped[i] = static_cast<char>(flipped[i] ^ 0xff);
     (void)ZoneRules::ParseTzif(flipped).ok();
   }
+}
+
+TEST(TimeZoneTest, ZonesAreReadOnceThenServedFromTheCache) {
+  std::string dir = ::testing::TempDir() + "tzcache_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/Europe");
+  std::filesystem::copy_file("/usr/share/zoneinfo/Europe/Paris", dir + "/Europe/Paris",
+                             std::filesystem::copy_options::overwrite_existing);
+  TimeZoneDatabase db(dir);
+  ASSERT_TRUE(db.Find("Europe/Paris").has_value());
+  std::filesystem::remove_all(dir);
+  // The file is gone: the second lookup can only come from the cache.
+  std::optional<TimeZone> again = db.Find("Europe/Paris");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->OffsetSecondsAt(1625097600 * kSec), 7200);
+  EXPECT_FALSE(db.Find("Europe/Berlin").has_value());
 }
 
 TEST(TimeZoneTest, ConcurrentLookupsShareOneLoad) {
