@@ -20,6 +20,8 @@
 // - $dateDiff: day and larger count local calendar boundaries; hour counts hour boundaries in
 //   elapsed time aligned to the start date's offset (half-hour zones), minute and smaller count
 //   elapsed boundaries.
+// $dateToString's default format keeps its trailing 'Z' whatever the zone, as MongoDB 7.0 does
+// (SERVER-76696 drops it for non-UTC zones from 7.1).
 #include <algorithm>
 #include <cctype>
 #include <cmath>
