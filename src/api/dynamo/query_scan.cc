@@ -20,9 +20,15 @@ namespace {
 
 constexpr size_t kMaxPageBytes = 1024 * 1024;
 constexpr int64_t kMaxSegments = 1000000;
-// Parallel Scan samples between 1024 and 2048 split points of a table (at least one item per
-// segment piece): 2048 pieces are dealt out to at most TotalSegments segments.
+// Parallel Scan cuts a table at up to 2048 split points (SampleSplits); the pieces between them
+// are dealt out to the TotalSegments segments.
 constexpr size_t kScanSamples = 1024;
+// Tables of at least kScanEstimatedParts x kScanSplitMinBytes (64 MiB) take their split points
+// from storage's size estimates instead of a pass over their keys (the estimates of data still in
+// memtables are coarse, so smaller tables are better balanced by the key pass, which is cheap
+// for them).
+constexpr size_t kScanEstimatedParts = 256;
+constexpr uint64_t kScanSplitMinBytes = 256 * 1024;
 
 enum class Select : uint8_t { kAllAttributes, kAllProjected, kSpecific, kCount };
 
@@ -386,12 +392,20 @@ Bounds SortBounds(const model::KeyCondition& kc, Encode encode) {
   return b;
 }
 
-// Samples the encoded `_id`s of the collection with documents key prefix `prefix` for parallel
-// Scan splits (keys only; one pass).
-Result<std::vector<std::string>> SampleSplits(storage::Store& store, const std::string& prefix) {
+// Split points for parallel Scan segments of a table. A large table takes them from storage's
+// size estimates (no scan, balanced by bytes); a smaller one from a pass over its keys (every
+// k-th key, balanced by items).
+Result<std::vector<std::string>> SampleSplits(storage::Store& store, engine::ReadView& view,
+                                              const engine::CollectionHandle& coll) {
+  std::vector<std::string> estimated = view.SplitIds(coll, kScanEstimatedParts, kScanSplitMinBytes);
+  if (!estimated.empty()) {
+    estimated.erase(std::unique(estimated.begin(), estimated.end()), estimated.end());
+    return estimated;
+  }
+  const std::string& prefix = coll.prefix;
   model::KeySampler sampler(kScanSamples);
   std::unique_ptr<storage::Iterator> it =
-      store.NewIterator(storage::Cf::kDocuments, prefix, storage::PrefixSuccessor(prefix));
+      store.NewIterator(storage::Cf::kDocuments, prefix, storage::PrefixSuccessor(prefix), &view.snapshot());
   for (it->SeekToFirst(); it->Valid(); it->Next()) sampler.Add(it->key().substr(prefix.size()));
   AMALGAM_RETURN_IF_ERROR(it->status());
   return sampler.Splits();
@@ -630,7 +644,7 @@ Status Scan(OpContext& ctx) {
     AMALGAM_ASSIGN_OR_RETURN(
         std::shared_ptr<const std::vector<std::string>> splits,
         ctx.state.scan_splits.Get(cid, !r.start_key.has_value(), ctx.state.clock.NowMillis(),
-                                  [&]() { return SampleSplits(store, prefix); }));
+                                  [&]() { return SampleSplits(store, *view, *r.table.handle); }));
     model::SegmentBounds b = model::SegmentRange(*splits, *segment, *total);
     lower = prefix + b.lower;
     if (b.upper) upper = prefix + *b.upper;
