@@ -10,6 +10,7 @@
 #include "bson/compare.h"
 #include "bson/json.h"
 #include "bson/number.h"
+#include "query/field_lookup.h"
 #include "query/expression_internal.h"
 #include "query/projection.h"
 
@@ -206,7 +207,7 @@ class ConstantExpr final : public Expression {
 ExprValue EvalPathArray(const bson::Value& array, const std::vector<std::string>& parts, size_t i);
 
 ExprValue EvalPath(bson::DocView doc, const std::vector<std::string>& parts, size_t i) {
-  bson::Value v = doc.Get(parts[i]);
+  bson::Value v = FindField(doc, parts[i]);
   if (i + 1 == parts.size()) return ExprValue::Borrow(v);
   if (v.type() == BsonType::kDocument) return EvalPath(v.AsDocument(), parts, i + 1);
   if (v.type() == BsonType::kArray) return EvalPathArray(v, parts, i + 1);

@@ -1,5 +1,7 @@
 #include "query/path_walk.h"
 
+#include "query/field_lookup.h"
+
 namespace amalgam::query {
 namespace {
 
@@ -13,14 +15,14 @@ struct Walker {
 
   // Looks up parts [i, n) from a document, stopping at the first array (getFieldDottedOrArray).
   bool FromDocument(bson::DocView doc, size_t i, int64_t forced) {
-    bson::Value cur = doc.Get(path.parts[i]);
+    bson::Value cur = FindField(doc, path.parts[i]);
     while (true) {
       if (cur.missing()) return visitor.Visit(cur, forced);
       if (cur.type() == bson::BsonType::kArray) return InArray(cur, i + 1, forced);
       if (i + 1 == path.parts.size()) return visitor.Visit(cur, forced);
       if (cur.type() != bson::BsonType::kDocument) return visitor.Visit(bson::Value(), forced);
       ++i;
-      cur = cur.AsDocument().Get(path.parts[i]);
+      cur = FindField(cur.AsDocument(), path.parts[i]);
     }
   }
 
