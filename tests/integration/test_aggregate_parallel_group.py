@@ -177,3 +177,26 @@ def test_integer_sums_widen_as_the_serial_running_sum_does(big):
                 s += d["big"]
                 widened = widened or not -2**31 <= s < 2**31
         assert g["s"] == s and isinstance(g["s"], Int64) == widened
+
+
+def test_one_group_per_document_keeps_id_order(big):
+    coll, docs = big
+    out = list(coll.aggregate([{"$group": {"_id": "$_id", "n": {"$sum": 1}, "u": {"$first": "$user"}}}]))
+    assert [g["_id"] for g in out] == list(range(N))
+    assert all(g["n"] == 1 and g["u"] == docs[g["_id"]]["user"] for g in out)
+
+
+def test_group_keys_that_compare_equal_are_one_group(big):
+    from bson.decimal128 import Decimal128
+    coll = big[0].database.keys
+    coll.drop()
+    coll.insert_many([
+        {"_id": 0, "k": 1}, {"_id": 1, "k": Int64(1)}, {"_id": 2, "k": 1.0}, {"_id": 3, "k": Decimal128("1.00")},
+        {"_id": 4, "k": float("nan")}, {"_id": 5, "k": Decimal128("NaN")}, {"_id": 6, "k": -0.0}, {"_id": 7, "k": 0},
+        {"_id": 8, "k": "a"}, {"_id": 9, "k": {"x": 1}}, {"_id": 10, "k": {"x": 1.0}}, {"_id": 11, "k": [1, 2]},
+        {"_id": 12, "k": [1.0, Int64(2)]}, {"_id": 13}, {"_id": 14, "k": None}, {"_id": 15, "k": 2**53 + 1},
+        {"_id": 16, "k": float(2**53)},
+    ])
+    out = list(coll.aggregate([{"$group": {"_id": "$k", "ids": {"$push": "$_id"}}}]))
+    assert [g["ids"] for g in out] == [[0, 1, 2, 3], [4, 5], [6, 7], [8], [9, 10], [11, 12], [13, 14], [15], [16]]
+    assert out[0]["_id"] == 1 and not isinstance(out[0]["_id"], (float, Int64))  # the first key seen
