@@ -45,9 +45,11 @@ Result<TableFigures> TableStats::Count(const Job& job, int64_t limit, bool* comp
       ++fi.items;
       size_t size = 0;
       for (const auto& [name, value] : item) {
-        bool projected = index.projection == "ALL" || meta.IsKeyAttribute(name) || index.key.IsKeyAttribute(name) ||
-                         (index.projection == "INCLUDE" &&
-                          std::find(index.non_key.begin(), index.non_key.end(), name) != index.non_key.end());
+        bool projected =
+            index.projection == "ALL" || meta.IsKeyAttribute(name) ||
+            index.key.IsKeyAttribute(name) ||
+            (index.projection == "INCLUDE" &&
+             std::find(index.non_key.begin(), index.non_key.end(), name) != index.non_key.end());
         if (projected) size += name.size() + model::AttributeValueSize(value);
       }
       fi.bytes += static_cast<int64_t>(size);
@@ -58,7 +60,8 @@ Result<TableFigures> TableStats::Count(const Job& job, int64_t limit, bool* comp
   return f;
 }
 
-Result<TableFigures> TableStats::Get(const engine::HandlePtr& handle, const std::shared_ptr<const TableMeta>& meta) {
+Result<TableFigures> TableStats::Get(const engine::HandlePtr& handle,
+                                     const std::shared_ptr<const TableMeta>& meta) {
   const uint64_t id = handle->info->id;
   int64_t now = clock_.NowMillis();
   {
@@ -67,8 +70,10 @@ Result<TableFigures> TableStats::Get(const engine::HandlePtr& handle, const std:
     if (it != entries_.end()) {
       Entry& e = it->second;
       bool new_index = false;  // added by UpdateTable since the last count
-      for (const SecondaryIndex& index : meta->indexes) new_index |= !e.figures.indexes.count(index.name);
-      if (!e.scheduled && (!e.complete || new_index || now - e.computed_millis >= e.refresh_millis)) {
+      for (const SecondaryIndex& index : meta->indexes)
+        new_index |= !e.figures.indexes.count(index.name);
+      if (!e.scheduled &&
+          (!e.complete || new_index || now - e.computed_millis >= e.refresh_millis)) {
         e.scheduled = true;
         ScheduleLocked(Job{handle, meta});
       }
@@ -124,7 +129,9 @@ void TableStats::Run() {
         return InternalError(std::string("exception while counting a table: ") + e.what());
       }
     }();
-    int64_t took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    int64_t took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return;
     auto it = entries_.find(id);
@@ -132,7 +139,8 @@ void TableStats::Run() {
     Entry& e = it->second;
     e.scheduled = false;
     if (!f.ok()) {
-      AMALGAM_LOG(kWarning, "dynamo") << "table statistics of collection " << id << " not refreshed: " << f.status().ToString();
+      AMALGAM_LOG(kWarning, "dynamo")
+          << "table statistics of collection " << id << " not refreshed: " << f.status().ToString();
       e.computed_millis = clock_.NowMillis();  // retry after the usual interval, not in a loop
       continue;
     }

@@ -55,7 +55,8 @@ class TableStats {
 
   // The figures of a table (see the file comment). Errors: kIOError from the first,
   // synchronous count.
-  Result<TableFigures> Get(const engine::HandlePtr& handle, const std::shared_ptr<const TableMeta>& meta);
+  Result<TableFigures> Get(const engine::HandlePtr& handle,
+                           const std::shared_ptr<const TableMeta>& meta);
   void Forget(uint64_t collection_id);
 
  private:

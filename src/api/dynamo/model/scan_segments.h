@@ -1,21 +1,17 @@
 #pragma once
-// Parallel Scan segments (Segment / TotalSegments) as contiguous ranges of a
-// table's key order.
+// Parallel Scan segments (Segment / TotalSegments) as contiguous ranges of a table's key order.
 //
-// DynamoDB divides a table into TotalSegments logically equal portions "for the
-// duration of the Scan"; a worker pages through its segment with
-// ExclusiveStartKey. Amalgam stores a table in
-// `_id` order, so a segment is one contiguous range of encoded `_id`s and a
-// worker reads only that range. The ranges come from a sample of the table's
-// keys (KeySampler): any sample gives disjoint segments whose union is the
-// whole key space; a sample taken over the data gives segments of about equal
-// item counts. The same sample must serve every page of every segment of one
-// parallel scan (the caller caches it: src/api/dynamo/query_scan.cc).
+// DynamoDB divides a table into TotalSegments logically equal portions "for the duration of the
+// Scan"; a worker pages through its segment with ExclusiveStartKey. Amalgam stores a table in
+// `_id` order, so a segment is one contiguous range of encoded `_id`s and a worker reads only
+// that range. The ranges come from split points sampled from the table's keys (KeySampler): any
+// split points give disjoint segments whose union is the whole key space; points sampled over
+// the data give segments of about equal item counts. The same split points must serve every page
+// of every segment of one parallel scan (the caller caches them: src/api/dynamo/query_scan.cc).
 //
 // API (pure, no I/O):
-//   KeySampler s(max); s.Add(key)... ; s.Splits()   every stride-th key,
-//   deterministic SegmentRange(splits, segment, total)             the [lower,
-//   upper) of one segment
+//   KeySampler s(max); s.Add(key)...; s.Splits()   every stride-th key, deterministic
+//   SegmentRange(splits, segment, total)            the [lower, upper) of one segment
 
 #include <cstddef>
 #include <cstdint>
@@ -30,9 +26,8 @@ namespace amalgam::dynamo {
 // whenever more than 2 * max_samples would be kept), so the same keys in the
 // same order give the same sample. Not thread-safe.
 class KeySampler {
-public:
-  explicit KeySampler(size_t max_samples)
-      : max_(max_samples < 1 ? 1 : max_samples) {}
+ public:
+  explicit KeySampler(size_t max_samples) : max_(max_samples < 1 ? 1 : max_samples) {}
   // REQUIRES: keys are added in strictly increasing order.
   void Add(std::string_view key);
   // The split points: the sampled keys except the first key of the sequence (a
@@ -41,7 +36,7 @@ public:
   std::vector<std::string> Splits() const;
   uint64_t count() const { return count_; }
 
-private:
+ private:
   size_t max_;
   uint64_t stride_ = 1;
   uint64_t count_ = 0;
@@ -59,7 +54,6 @@ struct SegmentBounds {
   std::string lower;
   std::optional<std::string> upper;
 };
-SegmentBounds SegmentRange(const std::vector<std::string> &splits,
-                           int64_t segment, int64_t total);
+SegmentBounds SegmentRange(const std::vector<std::string>& splits, int64_t segment, int64_t total);
 
-} // namespace amalgam::dynamo
+}  // namespace amalgam::dynamo
