@@ -15,11 +15,14 @@
 //   TimeZone::ToUtc (a time in a DST gap is read with the offset from before the change);
 // - $dateAdd/$dateSubtract: day, week, month, quarter and year move the wall clock (one day
 //   across a DST change is 23 or 25 hours) and keep it; hour and smaller add elapsed time;
-// - $dateTrunc: day and larger truncate the wall clock and convert back; hour and smaller bin
-//   the wall clock with the offset in effect at the date, so a repeated hour stays on its side;
-// - $dateDiff: day and larger count local calendar boundaries; hour counts hour boundaries in
-//   elapsed time aligned to the start date's offset (half-hour zones), minute and smaller count
-//   elapsed boundaries.
+// - $dateTrunc: day and larger truncate the wall clock and convert back; hour and smaller cut
+//   elapsed time into bins from 2000-01-01T00:00 local (read with that instant's offset), so
+//   DST does not move hour bins;
+// - $dateDiff: day and larger count local calendar boundaries; hour, minute and second count
+//   wall-clock boundaries corrected by the change of offset in whole units; milliseconds are
+//   elapsed time;
+// - $dateFromString with a non-UTC timezone refuses strings carrying their own offset or 'Z'
+//   (ConversionFailure, so onError applies).
 // $dateToString's default format keeps its trailing 'Z' whatever the zone, as MongoDB 7.0 does
 // (SERVER-76696 drops it for non-UTC zones from 7.1).
 #include <algorithm>
@@ -355,6 +358,14 @@ Status ParseError(std::string_view s, std::string_view why) {
                 "Error parsing date string '" + std::string(s) + "'; " + std::string(why));
 }
 
+// A date string with its own zone and a non-UTC timezone argument (MongoDB refuses both).
+Status ZoneConflict(bool zulu) {
+  return Status(ErrorCode::kConversionFailure,
+                zulu ? "you cannot pass in a date/time string with time zone information ('Z') together with a "
+                       "timezone argument"
+                     : "you cannot pass in a date/time string with GMT offset together with a timezone argument");
+}
+
 // Parses with a format ("%Y-%m-%d" ...): %Y %m %d %H %M %S %L %j %z %Z %%.
 Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, const TimeZone& tz) {
   int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0, ms = 0;
@@ -385,6 +396,7 @@ Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, const 
       case 'L': ok = digits(3, &ms); break;
       case 'z':
       case 'Z': {
+        if (!tz.utc()) return ZoneConflict(p < s.size() && s[p] == 'Z');
         if (p < s.size() && s[p] == 'Z') {
           zone = TimeZone();
           ++p;
@@ -392,6 +404,12 @@ Result<int64_t> ParseWithFormat(std::string_view s, std::string_view fmt, const 
         }
         size_t start = p;
         if (p < s.size() && (s[p] == '+' || s[p] == '-')) ++p;
+        if (fmt[i] == 'Z') {  // minutes east of UTC ("+285", "-300")
+          int64_t minutes = 0;
+          if (p == start || !digits(4, &minutes) || minutes >= 100 * 60) return ParseError(s, "invalid time zone");
+          zone = TimeZone::Fixed(static_cast<int32_t>((s[start] == '-' ? -60 : 60) * minutes));
+          break;
+        }
         while (p < s.size() && ((s[p] >= '0' && s[p] <= '9') || s[p] == ':')) ++p;
         Result<TimeZone> off = ResolveTimezone(s.substr(start, p - start));
         if (!off.ok()) return ParseError(s, "invalid time zone");
@@ -725,11 +743,14 @@ class DateDiffExpr final : public Expression {
       int64_t wa = WeekStart(FloorDiv(la, kMsPerDay), sow), wb = WeekStart(FloorDiv(lb, kMsPerDay), sow);
       return MakeInt64((wb - wa) / 7);
     }
+    if (u == Unit::kMillisecond) return MakeInt64(b - a);
     int64_t unit = FixedMillis(u);
-    if (u == Unit::kDay) return MakeInt64(FloorDiv(lb, unit) - FloorDiv(la, unit));
-    // Elapsed boundaries; hours align to the start date's offset (it matters for +05:30 zones).
-    int64_t shift = u == Unit::kHour ? int64_t{tz.OffsetSecondsAt(a)} * 1000 : 0;
-    return MakeInt64(FloorDiv(b + shift, unit) - FloorDiv(a + shift, unit));
+    int64_t local_diff = FloorDiv(lb, unit) - FloorDiv(la, unit);
+    if (u == Unit::kDay) return MakeInt64(local_diff);
+    // Boundaries of the wall clock, corrected by the change of offset in whole units (truncated,
+    // as MongoDB: a half-hour DST change does not count as an hour).
+    int64_t offset_change = int64_t{tz.OffsetSecondsAt(a)} - tz.OffsetSecondsAt(b);
+    return MakeInt64(local_diff + offset_change / (unit / 1000));
   }
 
  private:
@@ -770,6 +791,17 @@ class DateTruncExpr final : public Expression {
     }
     AMALGAM_ASSIGN_OR_RETURN(int64_t ms, DateMillis(d.value(), "$dateTrunc"));
     AMALGAM_ASSIGN_OR_RETURN(Unit u, ParseUnit(uv, "$dateTrunc"));
+    if (!IsMonthly(u) && u != Unit::kWeek && u != Unit::kDay) {
+      // Elapsed-time bins from 2000-01-01T00:00 local, read with that instant's offset.
+      constexpr int64_t kRef2000 = 946684800000;
+      int64_t ref = kRef2000 - int64_t{tz.OffsetSecondsAt(kRef2000)} * 1000;
+      int64_t per;
+      if (__builtin_mul_overflow(FixedMillis(u), bin, &per)) return Coded(5439002, "dateTrunc overflowed");
+      int64_t into = (ms - ref) % per;
+      if (into < 0) into += per;
+      return MakeDate(ms - into);
+    }
+    if (bin > 100000000000) return Coded(5439006, "dateTrunc unsupported binSize value");
     int64_t local = Local(ms, tz);
     // Bins count from the reference 2000-01-01T00:00:00 local.
     const int64_t ref_day = DaysFromCivil(2000, 1, 1);
@@ -788,9 +820,7 @@ class DateTruncExpr final : public Expression {
     }
     int64_t per = FixedMillis(u) * bin;
     int64_t start = ref + FloorDiv(local - ref, per) * per;
-    if (u == Unit::kWeek || u == Unit::kDay) return MakeDate(Utc(start, tz));
-    // Below a day: the same offset as the date, so 01:30 EST truncates to 01:00 EST, not EDT.
-    return MakeDate(start - (local - ms));
+    return MakeDate(Utc(start, tz));
   }
 
  private:
@@ -866,6 +896,9 @@ Result<int64_t> ParseDateString(std::string_view s, const TimeZone& tz) {
         ms = frac;
       }
     }
+  }
+  if (p < s.size() && !tz.utc() && (s[p] == 'Z' || s[p] == '+' || s[p] == '-')) {
+    return ZoneConflict(s[p] == 'Z');
   }
   if (p < s.size()) {
     if (s[p] == 'Z' && p + 1 == s.size()) {

@@ -93,6 +93,8 @@ class TimeZone {
   int64_t ToUtc(int64_t local_millis) const;
   // True for UTC and fixed offsets.
   bool fixed() const { return rules_ == nullptr; }
+  // True for UTC (and its aliases, and a zero fixed offset).
+  bool utc() const { return rules_ == nullptr && fixed_ == 0; }
 
  private:
   TimeZone(int32_t fixed, const ZoneRules* rules) : fixed_(fixed), rules_(rules) {}
