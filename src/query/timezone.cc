@@ -218,7 +218,7 @@ std::optional<int32_t> ParseFixedOffset(std::string_view s) {
   if (digits.size() != 2 && digits.size() != 4) return std::nullopt;
   int h = (digits[0] - '0') * 10 + (digits[1] - '0');
   int m = digits.size() == 4 ? (digits[2] - '0') * 10 + (digits[3] - '0') : 0;
-  if (m >= 60) return std::nullopt;
+  // MongoDB does not bound the minutes: "+0560" is six hours.
   return (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
 }
 
