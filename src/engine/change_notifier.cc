@@ -23,7 +23,9 @@ uint64_t ChangeNotifier::Add(uint64_t after_seq, std::function<void()> fn) {
     id = next_id_++;
     if (!stopped_ && store_.LastVisibleSeq() <= after_seq) {
       waiters_.emplace(id, Waiter{after_seq, std::move(fn)});
-      cv_.notify_all();
+      // A waiter at UINT64_MAX changes nothing the thread waits for: waking it would only cost
+      // a context switch per registration (a busy change stream registers one per batch).
+      if (after_seq != UINT64_MAX) cv_.notify_all();
       return id;
     }
   }

@@ -84,5 +84,87 @@ TEST_F(ChangeStreamTest, WithAwaitSupportGetMoreAsksToBeRunAgain) {
   EXPECT_FALSE(r.view().Get("cursor").AsDocument().Get("postBatchResumeToken").missing());
 }
 
+
+TEST_F(ChangeStreamTest, BusyStreamWaitsForTheNextTickBeforeReading) {
+  conn_.can_await = true;
+  int64_t id = Open();
+  Run(R"({"insert": "c", "documents": [{"_id": 1}], "$db": "t"})");
+  bson::Document r = Run(GetMore(id, 5000));  // not busy yet: answers at once
+  ASSERT_FALSE(conn_.await.requested);
+  ASSERT_EQ(BatchSize(r), 1u) << bson::ToJson(r.view());
+  // Answered a moment ago: the next getMore waits for the tick (no commit can end that wait)
+  // and then answers everything committed meanwhile in one batch.
+  Run(R"({"insert": "c", "documents": [{"_id": 2}], "$db": "t"})");
+  auto before = std::chrono::steady_clock::now();
+  r = Run(GetMore(id, 5000));
+  ASSERT_TRUE(conn_.await.requested);
+  EXPECT_EQ(conn_.await.after_seq, UINT64_MAX);
+  EXPECT_GT(conn_.await.deadline, before);
+  EXPECT_LE(conn_.await.deadline, before + std::chrono::milliseconds(3));
+  conn_.await.requested = false;
+  Run(R"({"insert": "c", "documents": [{"_id": 3}], "$db": "t"})");
+  conn_.await.rerun = true;
+  r = Run(GetMore(id, 5000));
+  conn_.await.rerun = false;
+  EXPECT_FALSE(conn_.await.requested);
+  EXPECT_EQ(BatchSize(r), 2u) << bson::ToJson(r.view());
+}
+
+TEST_F(ChangeStreamTest, StreamsWithDifferentOptionsShareTheLogButShapeTheirOwnEvents) {
+  auto open = [&](const std::string& target, const std::string& stage) {
+    bson::Document r = Run(R"({"aggregate": )" + target + R"(, "pipeline": [{"$changeStream": )" + stage +
+                           R"(}], "cursor": {}, "$db": "t"})");
+    EXPECT_EQ(r.view().Get("ok").NumberAsDouble(), 1.0) << bson::ToJson(r.view());
+    return r.view().Get("cursor").AsDocument().Get("id").AsInt64();
+  };
+  auto events = [&](int64_t id, const std::string& coll) {
+    bson::Document r = Run(R"({"getMore": {"$numberLong": ")" + std::to_string(id) + R"("}, "collection": ")" +
+                           coll + R"(", "maxTimeMS": 0, "$db": "t"})");
+    return bson::Document(r.view().Get("cursor").AsDocument().Get("nextBatch").AsDocument());
+  };
+  Run(R"({"insert": "c", "documents": [{"_id": 0}], "$db": "t"})");
+  int64_t plain = open(R"("c")", "{}");
+  int64_t db_wide = open("1", "{}");
+  int64_t lookup = open(R"("c")", R"({"fullDocument": "updateLookup", "showExpandedEvents": true})");
+  Run(R"({"insert": "c", "documents": [{"_id": 1, "v": 1}], "$db": "t"})");
+  Run(R"({"insert": "other", "documents": [{"_id": 9}], "$db": "t"})");
+  Run(R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"v": 2}}}], "$db": "t"})");
+  bson::Document a = events(plain, "c"), b = events(db_wide, "$cmd.aggregate"), c = events(lookup, "c");
+  ASSERT_EQ(a.view().CountElements(), 2u) << bson::ToJson(a.view());
+  ASSERT_EQ(b.view().CountElements(), 3u) << bson::ToJson(b.view());
+  // The database stream shows the collection's events with the same bytes as the collection
+  // stream (both plain), in log order around the other collection's insert.
+  EXPECT_EQ(bson::ToJson(a.view().Get("0").AsDocument()), bson::ToJson(b.view().Get("0").AsDocument()));
+  EXPECT_EQ(bson::ToJson(a.view().Get("1").AsDocument()), bson::ToJson(b.view().Get("2").AsDocument()));
+  EXPECT_TRUE(a.view().Get("1").AsDocument().Get("fullDocument").missing());
+  // The updateLookup stream adds the current document and the collection's UUID to its own
+  // events (shaped for it, not taken from the shared plain event).
+  ASSERT_EQ(c.view().CountElements(), 2u) << bson::ToJson(c.view());
+  bson::DocView upd = c.view().Get("1").AsDocument();
+  EXPECT_EQ(upd.Get("operationType").AsString(), "update");
+  EXPECT_EQ(upd.Get("fullDocument").AsDocument().Get("v").NumberAsDouble(), 2.0);
+  EXPECT_FALSE(upd.Get("collectionUUID").missing());
+  EXPECT_TRUE(a.view().Get("1").AsDocument().Get("collectionUUID").missing());
+}
+
+TEST_F(ChangeStreamTest, ResumingBehindTheSharedTailReadsTheLog) {
+  bson::Document first = Run(R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}, "$db": "t"})");
+  bson::Document token(first.view().Get("cursor").AsDocument().Get("postBatchResumeToken").AsDocument());
+  for (int i = 0; i < 5; ++i) {
+    Run(R"({"insert": "c", "documents": [{"_id": )" + std::to_string(i) + R"(}], "$db": "t"})");
+  }
+  int64_t live = Open();  // the tail now starts after the five inserts
+  Run(R"({"insert": "c", "documents": [{"_id": 5}], "$db": "t"})");
+  bson::Document r = Run(R"({"aggregate": "c", "pipeline": [{"$changeStream": {"resumeAfter": )" +
+                         bson::ToJson(token.view()) + R"(}}], "cursor": {}, "$db": "t"})");
+  bson::DocView batch = r.view().Get("cursor").AsDocument().Get("firstBatch").AsDocument();
+  ASSERT_EQ(batch.CountElements(), 6u) << bson::ToJson(r.view());
+  int i = 0;
+  for (const bson::Element& e : batch) {
+    EXPECT_EQ(e.value.AsDocument().Get("documentKey").AsDocument().Get("_id").NumberAsDouble(), i++);
+  }
+  EXPECT_EQ(BatchSize(Run(GetMore(live, 0))), 1u);
+}
+
 }  // namespace
 }  // namespace amalgam::api::mongo

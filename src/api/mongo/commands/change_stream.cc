@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "api/mongo/service.h"
 #include "bson/builder.h"
@@ -18,11 +21,20 @@ constexpr int64_t kDefaultFirstBatch = 101;
 constexpr int64_t kDefaultAwaitMillis = 1000;  // MongoDB's default for awaitData getMores
 constexpr size_t kReadChunk = 256;             // change-log entries read at a time
 constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024 - 16 * 1024;
-// A stream answered less than kBusyWindow ago is under a steady flow of events: when a commit
-// wakes its getMore, it waits kCoalesce more so the batch gathers the commits that follow,
-// instead of one round trip per commit (docs/change-streams.md).
+// A stream answered less than kBusyWindow ago is under a steady flow of events: its getMore
+// first waits for the next tick of a kBatchTick grid before it reads, so each batch gathers the
+// commits of a whole tick instead of one round trip per commit or two, and every busy stream
+// wakes on the same ticks (docs/change-streams.md, "Batching"). It answers at once instead when
+// kBacklog entries or more are already waiting.
 constexpr auto kBusyWindow = std::chrono::milliseconds(5);
-constexpr auto kCoalesce = std::chrono::microseconds(1000);
+constexpr auto kBatchTick = std::chrono::microseconds(2000);
+constexpr uint64_t kBacklog = 1024;
+
+// The first kBatchTick boundary of the steady clock after `t`.
+std::chrono::steady_clock::time_point NextTick(std::chrono::steady_clock::time_point t) {
+  auto since = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
+  return std::chrono::steady_clock::time_point((since / kBatchTick + 1) * kBatchTick);
+}
 
 enum class Scope : uint8_t { kCollection, kDatabase, kCluster };
 enum class PostImage : uint8_t { kDefault, kUpdateLookup, kWhenAvailable, kRequired };
@@ -141,62 +153,16 @@ void AppendTxn(bson::Builder& b, const storage::ChangeRecord& r) {
   if (!lsid.missing()) b.AppendValue("lsid", lsid);
 }
 
-// The change-log pump: reads entries after a position and turns those in scope into events,
-// queued with the resume point each one stands for.
-class EventSource final : public engine::DocumentSource {
+// Shapes change-log entries into events as a stream with a given spec shows them.
+class EventBuilder {
  public:
-  EventSource(engine::Engine& engine, StreamSpec spec, uint64_t after_seq)
-      : engine_(engine), spec_(std::move(spec)), after_seq_(after_seq), last_{after_seq, false} {}
+  // `engine` may be null for a plain spec (IsPlain), which never reads the catalog or documents.
+  EventBuilder(engine::Engine* engine, const StreamSpec& spec) : engine_(engine), spec_(spec) {}
 
-  // Queues the invalidate that follows the invalidating entry at `seq` (resuming from the
-  // token of a drop or rename event of the watched collection).
-  Status QueueInvalidateIfAt(uint64_t seq) {
-    if (seq == 0) return Status::OK();
-    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> at, engine_.ReadChanges(seq - 1, 1));
-    if (at.empty() || at[0].seq != seq || !Invalidates(spec_, at[0].record)) return Status::OK();
-    QueueInvalidate(at[0]);
-    return Status::OK();
-  }
-
-  Result<bool> Next(bson::Document* out) override {
-    while (true) {
-      if (!queue_.empty()) {
-        last_ = queue_.front().first;
-        last_id_ = EncodeToken(last_);
-        *out = std::move(queue_.front().second);
-        queue_.pop_front();
-        if (last_.invalidate) done_ = true;
-        return true;
-      }
-      if (done_ || stop_reading_) return false;
-      uint64_t scanned = after_seq_;
-      AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> entries, engine_.ReadChanges(after_seq_, kReadChunk, &scanned));
-      for (const storage::ChangeEntry& e : entries) {
-        after_seq_ = e.seq;
-        AMALGAM_RETURN_IF_ERROR(Translate(e));
-        if (stop_reading_) break;
-      }
-      if (!stop_reading_) after_seq_ = std::max(after_seq_, scanned);
-      if (queue_.empty()) {
-        last_ = {after_seq_, false};  // high-water mark: everything up to here is delivered
-        if (entries.empty() || stop_reading_) return false;
-      }
-    }
-  }
-
-  // The token of the point the stream has delivered up to.
-  bson::Document CurrentToken() const { return EncodeToken(last_); }
-  // The _id of the last event produced.
-  const bson::Document& last_event_id() const { return last_id_; }
-  uint64_t scanned_through() const { return after_seq_; }
-  bool invalidated() const { return done_; }
-
- private:
-  Status Translate(const storage::ChangeEntry& e) {
+  // Builds the event for `e` into `b`; false when the entry shows no event to this spec.
+  Result<bool> Build(const storage::ChangeEntry& e, bson::Builder& b) {
     const storage::ChangeRecord& r = e.record;
-    if (!InScope(spec_, r)) return Status::OK();
     ResumePoint p{e.seq, false};
-    bson::Builder b;
     switch (r.op) {
       case storage::ChangeOp::kInsert:
         AppendHeader(b, e, p, "insert");
@@ -228,13 +194,11 @@ class EventSource final : public engine::DocumentSource {
         AMALGAM_RETURN_IF_ERROR(AppendPreImage(b, e));
         break;
       case storage::ChangeOp::kCommand:
-        if (!TranslateCommand(b, e, p)) return Status::OK();
+        if (!TranslateCommand(b, e, p)) return false;
         break;
     }
     AppendTxn(b, r);
-    queue_.emplace_back(p, std::move(b).Finish());
-    if (Invalidates(spec_, r)) QueueInvalidate(e);
-    return Status::OK();
+    return true;
   }
 
   // Returns false when the command produces no event for this stream.
@@ -303,19 +267,10 @@ class EventSource final : public engine::DocumentSource {
     return true;
   }
 
-  void QueueInvalidate(const storage::ChangeEntry& e) {
-    ResumePoint p{e.seq, true};
-    bson::Builder b;
-    AppendHeader(b, e, p, "invalidate");
-    queue_.emplace_back(p, std::move(b).Finish());
-    stop_reading_ = true;
-    after_seq_ = e.seq;
-  }
-
   // collectionUUID (showExpandedEvents): known while the collection that wrote the entry exists.
   void AppendUuid(bson::Builder& b, const storage::ChangeRecord& r) {
     if (!spec_.show_expanded) return;
-    catalog::CollectionPtr c = engine_.catalog().Find(r.db, r.collection);
+    catalog::CollectionPtr c = engine_->catalog().Find(r.db, r.collection);
     if (c && c->id == r.collection_id) b.AppendBinary("collectionUUID", 4, c->uuid);
   }
 
@@ -343,10 +298,10 @@ class EventSource final : public engine::DocumentSource {
     switch (spec_.full_document) {
       case PostImage::kDefault: return Status::OK();
       case PostImage::kUpdateLookup: {
-        engine::HandlePtr h = engine_.Find(r.db, r.collection);
+        engine::HandlePtr h = engine_->Find(r.db, r.collection);
         std::optional<bson::Document> doc;
         if (h && h->info->id == r.collection_id && r.document_key) {
-          AMALGAM_ASSIGN_OR_RETURN(doc, engine_.Read()->Get(*h, r.document_key->view().Get("_id")));
+          AMALGAM_ASSIGN_OR_RETURN(doc, engine_->Read()->Get(*h, r.document_key->view().Get("_id")));
         }
         if (doc) {
           b.AppendDocument("fullDocument", doc->view());
@@ -390,8 +345,232 @@ class EventSource final : public engine::DocumentSource {
     return Status::OK();
   }
 
+  engine::Engine* engine_;
+  const StreamSpec& spec_;
+};
+
+// A spec whose events depend on the entry alone (not on the catalog, the current documents or
+// the stream's options): every such stream shows an entry's event with the same bytes.
+bool IsPlain(const StreamSpec& spec) {
+  return !spec.show_expanded && spec.full_document == PostImage::kDefault && spec.before == PreImage::kOff;
+}
+
+// ---- the shared tail of the change log ------------------------------------------------------
+// Every stream of the process reads the recent change log through one ChangeLogTail per engine
+// (docs/change-streams.md, "Sharing"): an entry is read from RocksDB and decoded once, and its
+// event in the plain shape is built once, however many streams show it. Entries are immutable
+// once shared; a stream copies the event bytes into its own batch.
+
+// One change-log entry as the streams share it.
+class SharedEntry {
+ public:
+  explicit SharedEntry(storage::ChangeEntry e) : entry(std::move(e)) {}
+  const storage::ChangeEntry entry;
+
+  // The event as every plain stream shows it, built on first use; null when the entry shows
+  // no event to plain streams (a catalog change only showExpandedEvents reports).
+  const bson::Document* PlainEvent() const {
+    std::call_once(plain_once_, [&] {
+      static const StreamSpec kPlain;
+      bson::Builder b;
+      EventBuilder builder(nullptr, kPlain);
+      Result<bool> has = builder.Build(entry, b);  // a plain spec never fails
+      if (has.ok() && *has) plain_ = std::move(b).Finish();
+    });
+    return plain_ ? &*plain_ : nullptr;
+  }
+  // Approximate memory held, for the tail's bound.
+  size_t bytes() const {
+    const storage::ChangeRecord& r = entry.record;
+    auto size = [](const std::optional<bson::Document>& d) { return d ? d->bytes().size() : 0; };
+    return 256 + r.db.size() + r.collection.size() + size(r.document_key) + 2 * size(r.post_image) +
+           size(r.pre_image) + size(r.update) + size(r.command) + size(r.txn);
+  }
+
+ private:
+  mutable std::once_flag plain_once_;
+  mutable std::optional<bson::Document> plain_;
+};
+using SharedEntryPtr = std::shared_ptr<const SharedEntry>;
+
+class ChangeLogTail {
+ public:
+  static constexpr size_t kMaxEntries = 16384;
+  static constexpr size_t kMaxBytes = 64 << 20;
+  static constexpr size_t kFillChunk = 1024;
+
+  // The tail of `engine`'s log, shared by every stream open on it (made on first use, gone
+  // with the last stream that holds it).
+  static std::shared_ptr<ChangeLogTail> For(engine::Engine& engine) {
+    static std::mutex mu;
+    static std::map<const engine::Engine*, std::weak_ptr<ChangeLogTail>> tails;
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = tails.begin(); it != tails.end();) {
+      it = it->second.expired() ? tails.erase(it) : std::next(it);
+    }
+    std::weak_ptr<ChangeLogTail>& slot = tails[&engine];
+    std::shared_ptr<ChangeLogTail> tail = slot.lock();
+    if (!tail) {
+      tail = std::make_shared<ChangeLogTail>(engine);
+      slot = tail;
+    }
+    return tail;
+  }
+
+  explicit ChangeLogTail(engine::Engine& engine) : engine_(engine) {
+    lo_ = hi_ = engine.store().LastVisibleSeq();
+  }
+
+  // Like engine::Engine::ReadChanges: entries with seq > after_seq, at most `limit`, and in
+  // *scanned_through the seq the answer covers. Served from memory when `after_seq` is within
+  // the tail (which then first takes in what was committed since it last grew); a reader
+  // further behind reads the log itself, without caching.
+  Result<std::vector<SharedEntryPtr>> Read(uint64_t after_seq, size_t limit, uint64_t* scanned_through) {
+    std::vector<SharedEntryPtr> out;
+    storage::Store& store = engine_.store();
+    uint64_t trimmed = store.ChangeLogTrimmedThrough();
+    if (after_seq < trimmed) {
+      return Status(ErrorCode::kChangeStreamHistoryLost,
+                    "Resume of change stream was not possible, as the resume point may no longer be in the change "
+                    "log (entries up to " + std::to_string(trimmed) + " have been removed by retention)");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (store.LastVisibleSeq() < hi_) {  // not the log this tail was made from: start again
+        entries_.clear();
+        bytes_ = 0;
+        lo_ = hi_ = store.LastVisibleSeq();
+      }
+      if (after_seq >= lo_) {
+        AMALGAM_RETURN_IF_ERROR(GrowLocked());
+        auto it = std::upper_bound(entries_.begin(), entries_.end(), after_seq,
+                                   [](uint64_t seq, const SharedEntryPtr& e) { return seq < e->entry.seq; });
+        for (; it != entries_.end() && out.size() < limit; ++it) out.push_back(*it);
+        *scanned_through = out.size() == limit && limit > 0 ? out.back()->entry.seq : std::max(after_seq, hi_);
+        return out;
+      }
+    }
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> entries,
+                             engine_.ReadChanges(after_seq, limit, scanned_through));
+    out.reserve(entries.size());
+    for (storage::ChangeEntry& e : entries) out.push_back(std::make_shared<const SharedEntry>(std::move(e)));
+    return out;
+  }
+
+ private:
+  // Takes in the entries committed since the tail last grew, then drops the oldest beyond the
+  // bounds.
+  Status GrowLocked() {
+    while (engine_.store().LastVisibleSeq() > hi_) {
+      uint64_t scanned = hi_;
+      AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> entries, engine_.ReadChanges(hi_, kFillChunk, &scanned));
+      for (storage::ChangeEntry& e : entries) {
+        auto shared = std::make_shared<const SharedEntry>(std::move(e));
+        bytes_ += shared->bytes();
+        entries_.push_back(std::move(shared));
+      }
+      hi_ = std::max(hi_, scanned);
+      if (entries.size() < kFillChunk) break;
+    }
+    while (!entries_.empty() && (entries_.size() > kMaxEntries || bytes_ > kMaxBytes)) {
+      lo_ = entries_.front()->entry.seq;
+      bytes_ -= entries_.front()->bytes();
+      entries_.pop_front();
+    }
+    return Status::OK();
+  }
+
+  engine::Engine& engine_;
+  std::mutex mu_;
+  std::deque<SharedEntryPtr> entries_;  // every entry in (lo_, hi_], by seq
+  uint64_t lo_ = 0, hi_ = 0;
+  size_t bytes_ = 0;
+};
+
+// The change-log pump: reads entries after a position and turns those in scope into events,
+// queued with the resume point each one stands for.
+class EventSource final : public engine::DocumentSource {
+ public:
+  EventSource(engine::Engine& engine, StreamSpec spec, uint64_t after_seq)
+      : engine_(engine),
+        spec_(std::move(spec)),
+        builder_(&engine_, spec_),
+        tail_(ChangeLogTail::For(engine)),
+        after_seq_(after_seq),
+        last_{after_seq, false} {}
+
+  // Queues the invalidate that follows the invalidating entry at `seq` (resuming from the
+  // token of a drop or rename event of the watched collection).
+  Status QueueInvalidateIfAt(uint64_t seq) {
+    if (seq == 0) return Status::OK();
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<storage::ChangeEntry> at, engine_.ReadChanges(seq - 1, 1));
+    if (at.empty() || at[0].seq != seq || !Invalidates(spec_, at[0].record)) return Status::OK();
+    QueueInvalidate(at[0]);
+    return Status::OK();
+  }
+
+  Result<bool> Next(bson::Document* out) override {
+    while (true) {
+      if (!queue_.empty()) {
+        last_ = queue_.front().first;
+        last_id_ = EncodeToken(last_);
+        *out = std::move(queue_.front().second);
+        queue_.pop_front();
+        if (last_.invalidate) done_ = true;
+        return true;
+      }
+      if (done_ || stop_reading_) return false;
+      uint64_t scanned = after_seq_;
+      AMALGAM_ASSIGN_OR_RETURN(std::vector<SharedEntryPtr> entries, tail_->Read(after_seq_, kReadChunk, &scanned));
+      for (const SharedEntryPtr& e : entries) {
+        after_seq_ = e->entry.seq;
+        AMALGAM_RETURN_IF_ERROR(Translate(*e));
+        if (stop_reading_) break;
+      }
+      if (!stop_reading_) after_seq_ = std::max(after_seq_, scanned);
+      if (queue_.empty()) {
+        last_ = {after_seq_, false};  // high-water mark: everything up to here is delivered
+        if (entries.empty() || stop_reading_) return false;
+      }
+    }
+  }
+
+  // The token of the point the stream has delivered up to.
+  bson::Document CurrentToken() const { return EncodeToken(last_); }
+  // The _id of the last event produced.
+  const bson::Document& last_event_id() const { return last_id_; }
+  uint64_t scanned_through() const { return after_seq_; }
+  bool invalidated() const { return done_; }
+
+ private:
+  Status Translate(const SharedEntry& shared) {
+    const storage::ChangeEntry& e = shared.entry;
+    if (!InScope(spec_, e.record)) return Status::OK();
+    ResumePoint p{e.seq, false};
+    if (IsPlain(spec_)) {
+      if (const bson::Document* event = shared.PlainEvent()) queue_.emplace_back(p, *event);
+    } else {
+      bson::Builder b;
+      AMALGAM_ASSIGN_OR_RETURN(bool has, builder_.Build(e, b));
+      if (has) queue_.emplace_back(p, std::move(b).Finish());
+    }
+    if (Invalidates(spec_, e.record)) QueueInvalidate(e);
+    return Status::OK();
+  }
+
+  void QueueInvalidate(const storage::ChangeEntry& e) {
+    ResumePoint p{e.seq, true};
+    bson::Builder b;
+    AppendHeader(b, e, p, "invalidate");
+    queue_.emplace_back(p, std::move(b).Finish());
+    stop_reading_ = true;
+    after_seq_ = e.seq;
+  }
+
   engine::Engine& engine_;
   StreamSpec spec_;
+  EventBuilder builder_;  // refers to spec_
+  std::shared_ptr<ChangeLogTail> tail_;
   uint64_t after_seq_;
   ResumePoint last_;
   bson::Document last_id_;
@@ -562,8 +741,8 @@ class StreamCursorSource final : public engine::DocumentSource {
 
   // getMore bookkeeping (a cursor serves one request at a time).
   std::chrono::steady_clock::time_point await_deadline{};  // of the getMore in progress
-  std::chrono::steady_clock::time_point last_answer{};     // when the last batch went out
-  bool coalescing = false;  // the getMore in progress has waited once to gather events
+  std::chrono::steady_clock::time_point last_answer{};     // when the last non-empty batch went out
+  bool coalescing = false;  // the getMore in progress has waited for a tick to gather events
 
  private:
   std::unique_ptr<query::Pipeline> pipeline_;
@@ -770,14 +949,15 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
     stream->await_deadline = deadline;
     stream->coalescing = false;
   }
-  if (ctx.conn.can_await && ctx.conn.await.rerun && !stream->coalescing && now < deadline &&
-      now - stream->last_answer < kBusyWindow) {
-    // Woken by a commit while events are flowing: gather a few more before answering. No
-    // commit ends this wait early (after_seq cannot be passed), only its short deadline.
+  if (ctx.conn.can_await && !stream->coalescing && now < deadline && now - stream->last_answer < kBusyWindow &&
+      ctx.engine.store().LastVisibleSeq() < stream->events().scanned_through() + kBacklog) {
+    // Events are flowing: wait for the next tick to gather them into one batch. No commit ends
+    // this wait early (after_seq cannot be passed), only the tick.
     stream->coalescing = true;
     ctx.conn.await.requested = true;
     ctx.conn.await.after_seq = UINT64_MAX;
-    ctx.conn.await.deadline = std::min(deadline, now + kCoalesce);
+    ctx.conn.await.deadline = std::min(deadline, NextTick(now));
+    cursor->last_used_millis = ctx.service.clock().NowMillis();
     ctx.service.cursors().CheckIn(std::move(cursor));
     return Status::OK();
   }
@@ -804,7 +984,7 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
       ctx.engine.store().WaitForSeqAfter(seen, deadline);
       continue;
     }
-    stream->last_answer = std::chrono::steady_clock::now();
+    if (*n > 0) stream->last_answer = std::chrono::steady_clock::now();
     bson::Document body_doc = std::move(body).Finish();
     r.StartDocument("cursor");
     r.AppendElements(body_doc.view());
