@@ -241,11 +241,8 @@ bson::Document DescribeChange(bson::DocView before, bson::DocView after) {
   out.truncated.StartArray("t");
   bson::ArrayBuilder tn(out.truncated);
   out.truncated_names = &tn;
-  bson::Builder wrap_a, wrap_b;
-  wrap_a.AppendDocument("", before);
-  wrap_b.AppendDocument("", after);
-  bson::Document da = std::move(wrap_a).Finish(), db = std::move(wrap_b).Finish();
-  Value va = (*da.view().begin()).value, vb = (*db.view().begin()).value;
+  // The two documents as values, over their own bytes (no copies).
+  Value va(BsonType::kDocument, before.data(), before.size()), vb(BsonType::kDocument, after.data(), after.size());
   DiffValue(va, vb, "", out);
   out.removed.EndArray();
   out.truncated.EndArray();
