@@ -151,6 +151,49 @@ TEST(TimeZoneTest, ParsesPosixRules) {
   }
 }
 
+// A minimal version 2 file: one time type, no transitions, only the footer rule (like the
+// "slim" files zic writes by default).
+std::string FooterOnlyTzif(std::string_view footer) {
+  auto be32 = [](std::string* out, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  };
+  auto block = [&](std::string* out) {
+    out->append("TZif2");
+    out->append(15, '\0');
+    for (uint32_t count : {0u, 0u, 0u, 0u, 1u, 4u}) be32(out, count);  // isut isstd leap time type char
+    be32(out, static_cast<uint32_t>(-5 * 3600));                        // utoff
+    out->push_back('\0');                                               // isdst
+    out->push_back('\0');                                               // desigidx
+    out->append("EST", 4);
+  };
+  std::string out;
+  block(&out);
+  block(&out);
+  out.push_back('\n');
+  out.append(footer);
+  out.push_back('\n');
+  return out;
+}
+
+TEST(TimeZoneTest, AFooterOnlyFileFollowsItsRuleEveryYear) {
+  Result<std::unique_ptr<ZoneRules>> rules = ZoneRules::ParseTzif(FooterOnlyTzif("EST5EDT,M3.2.0,M11.1.0"));
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  TimeZone tz = TimeZone::Zone(rules->get());
+  for (int64_t at : {int64_t{1615705200}, int64_t{4108690800}, int64_t{13575625200}}) {  // 2021, 2100, 2400 spring forward
+    EXPECT_EQ(tz.OffsetSecondsAt(at * kSec - 1), -5 * 3600) << at;
+    EXPECT_EQ(tz.OffsetSecondsAt(at * kSec), -4 * 3600) << at;
+  }
+  EXPECT_EQ(tz.OffsetSecondsAt(1636264800 * kSec - 1), -4 * 3600);  // 2021 fall back
+  EXPECT_EQ(tz.OffsetSecondsAt(1636264800 * kSec), -5 * 3600);
+  // Gap and overlap through the footer's periods, as with a full table.
+  EXPECT_EQ(tz.ToUtc((1615680000 + 9000) * kSec), 1615707000 * kSec);  // 02:30 in the gap
+  EXPECT_EQ(tz.ToUtc((1636243200 + 5400) * kSec), 1636263000 * kSec);  // 01:30, first (EDT)
+  EXPECT_FALSE(ZoneRules::ParseTzif(FooterOnlyTzif("EST5EDT,M3.2.0")).ok());
+  Result<std::unique_ptr<ZoneRules>> fixed = ZoneRules::ParseTzif(FooterOnlyTzif("EST5"));
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ(TimeZone::Zone(fixed->get()).OffsetSecondsAt(4108690800 * kSec), -5 * 3600);
+}
+
 TEST(TimeZoneTest, MalformedTzifIsAnErrorNotACrash) {
   std::ifstream in("/usr/share/zoneinfo/Europe/Paris", std::ios::binary);
   std::stringstream ss;
