@@ -12,19 +12,30 @@
 //           --streams open change streams on the collection (each drained by its own thread);
 //           rounds interleave (none, streams, none, streams) and the best round of each counts.
 //
-// Bounds: every loop stops at its deadline; only the URI given is contacted.
+// dynamo    with --dynamo HOST:PORT (amalgamd's DynamoDB face): the same paced load of PutItems
+//           (--rate over --writers keep-alive HTTP connections) into a table with a KEYS_ONLY
+//           stream, and one poller that calls GetRecords in a loop on its shard (again at
+//           once after an answer with records, after --poll-ms when an answer was empty) and
+//           stamps each record's arrival. Delivery latency = arrival - PutItem acknowledgement.
+//
+// Bounds: every loop stops at its deadline; only the URI and address given are contacted.
 //           With --server-pid, each round also reports CPU per insert: the server's (from
 //           /proc/<pid>/stat) and the benchmark's own writer and watcher threads'
 //           (CLOCK_THREAD_CPUTIME_ID), which share the machine's cores with the server.
 // Usage: change_stream_bench --mongo URI [--rate 5000] [--writers 4] [--measure-ms 5000]
 //                            [--conns 8] [--streams 4] [--server-pid PID] [--rounds 2]
-//                            [--latency on|off]
+//                            [--latency on|off] [--cost on|off] [--dynamo IP:PORT] [--poll-ms 1]
+#include <arpa/inet.h>
 #include <mongoc/mongoc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -103,6 +114,8 @@ struct Args {
   int rounds = 2;
   bool skip_latency = false;
   std::string dynamo;  // host:port of amalgamd's DynamoDB face (GetRecords latency)
+  int poll_ms = 1;     // GetRecords pause after an empty answer
+  bool skip_cost = false;
 };
 
 mongoc_client_t* Connect(const Args& a) {
@@ -236,6 +249,212 @@ void Latency(const Args& a) {
               Percentile(lat, 0.99), lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1e6);
 }
 
+// ---- DynamoDB (HTTP/1.1 keep-alive, JSON) ----------------------------------------------------
+
+// One keep-alive connection to amalgamd's DynamoDB port. Requests carry the headers the AWS
+// SDKs send (amalgamd parses the SigV4 Authorization header but does not verify it).
+class DynamoClient {
+ public:
+  explicit DynamoClient(const std::string& hostport) {
+    size_t colon = hostport.rfind(':');
+    host_ = hostport.substr(0, colon);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(hostport.substr(colon + 1).c_str())));
+    if (colon == std::string::npos || inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1) {
+      std::fprintf(stderr, "bad --dynamo %s (want IP:PORT)\n", hostport.c_str());
+      std::exit(2);
+    }
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    timeval tv{10, 0};  // bounds every read
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      std::fprintf(stderr, "connect %s: %s\n", hostport.c_str(), std::strerror(errno));
+      std::exit(1);
+    }
+  }
+  ~DynamoClient() { close(fd_); }
+
+  // POSTs `body` as X-Amz-Target `target`; returns the HTTP status (0 on a broken connection)
+  // and the reply body in *reply.
+  int Call(const std::string& target, const std::string& body, std::string* reply) {
+    std::string req = "POST / HTTP/1.1\r\nHost: " + host_ +
+                      "\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: " + target +
+                      "\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
+                      "Credential=bench/20260101/us-east-1/dynamodb/aws4_request, "
+                      "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (size_t off = 0; off < req.size();) {
+      ssize_t n = send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return 0;
+      off += static_cast<size_t>(n);
+    }
+    size_t head_end;
+    while ((head_end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return 0;
+    }
+    std::string head = buf_.substr(0, head_end);
+    int status = std::atoi(head.c_str() + head.find(' ') + 1);
+    size_t cl = 0;
+    for (const char* name : {"Content-Length: ", "content-length: "}) {
+      size_t at = head.find(name);
+      if (at != std::string::npos) cl = std::strtoul(head.c_str() + at + std::strlen(name), nullptr, 10);
+    }
+    while (buf_.size() < head_end + 4 + cl) {
+      if (!Fill()) return 0;
+    }
+    reply->assign(buf_, head_end + 4, cl);
+    buf_.erase(0, head_end + 4 + cl);
+    return status;
+  }
+
+ private:
+  bool Fill() {
+    char tmp[65536];
+    ssize_t n = recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  std::string host_;
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// The string value of the first "key":"..." in a JSON reply (no escapes expected).
+std::string JsonString(const std::string& json, const std::string& key, size_t from = 0) {
+  std::string pat = "\"" + key + "\":\"";
+  size_t at = json.find(pat, from);
+  if (at == std::string::npos) return "";
+  at += pat.size();
+  return json.substr(at, json.find('"', at) - at);
+}
+
+std::string MustCall(DynamoClient& c, const std::string& target, const std::string& body) {
+  std::string reply;
+  int status = c.Call(target, body, &reply);
+  if (status != 200) {
+    std::fprintf(stderr, "%s: HTTP %d %s\n", target.c_str(), status, reply.c_str());
+    std::exit(1);
+  }
+  return reply;
+}
+
+void DynamoLatency(const Args& a) {
+  const std::string kDb = "DynamoDB_20120810.", kStreams = "DynamoDBStreams_20120810.";
+  const std::string table = "csbench_lat";
+  DynamoClient admin(a.dynamo);
+  std::string reply;
+  admin.Call(kDb + "DeleteTable", "{\"TableName\":\"" + table + "\"}", &reply);  // missing is fine
+  MustCall(admin, kDb + "CreateTable",
+           "{\"TableName\":\"" + table +
+               "\",\"AttributeDefinitions\":[{\"AttributeName\":\"id\",\"AttributeType\":\"N\"}],"
+               "\"KeySchema\":[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"}],"
+               "\"BillingMode\":\"PAY_PER_REQUEST\",\"StreamSpecification\":{\"StreamEnabled\":true,"
+               "\"StreamViewType\":\"KEYS_ONLY\"}}");
+  std::string arn = JsonString(MustCall(admin, kDb + "DescribeTable", "{\"TableName\":\"" + table + "\"}"),
+                               "LatestStreamArn");
+  std::string shard = JsonString(MustCall(admin, kStreams + "DescribeStream", "{\"StreamArn\":\"" + arn + "\"}"),
+                                 "ShardId");
+  std::string iter = JsonString(MustCall(admin, kStreams + "GetShardIterator",
+                                         "{\"StreamArn\":\"" + arn + "\",\"ShardId\":\"" + shard +
+                                             "\",\"ShardIteratorType\":\"LATEST\"}"),
+                                "ShardIterator");
+  if (arn.empty() || shard.empty() || iter.empty()) {
+    std::fprintf(stderr, "dynamo: no stream (arn '%s', shard '%s')\n", arn.c_str(), shard.c_str());
+    std::exit(1);
+  }
+  const int64_t total = static_cast<int64_t>(a.rate) * a.measure_ms / 1000;
+  std::vector<std::atomic<int64_t>> ack(total), got(total);
+  std::atomic<bool> stop_poll{false};
+  std::atomic<int64_t> duplicates{0}, polls{0}, empty_polls{0};
+  std::thread poller([&] {
+    DynamoClient c(a.dynamo);
+    std::string it = iter, out;
+    auto deadline = Clock::now() + std::chrono::milliseconds(a.measure_ms + 15000);
+    while (!stop_poll && Clock::now() < deadline) {
+      int status = c.Call(kStreams + "GetRecords", "{\"ShardIterator\":\"" + it + "\",\"Limit\":1000}", &out);
+      int64_t now = NowNs();
+      polls++;
+      if (status != 200) {
+        std::fprintf(stderr, "GetRecords: HTTP %d %s\n", status, out.c_str());
+        break;
+      }
+      int records = 0;
+      for (size_t at = out.find("\"Keys\":"); at != std::string::npos; at = out.find("\"Keys\":", at + 1)) {
+        int64_t id = std::atoll(JsonString(out, "N", at).c_str());
+        ++records;
+        if (id >= 0 && id < total) {
+          int64_t zero = 0;
+          if (!got[id].compare_exchange_strong(zero, now)) duplicates++;
+        }
+      }
+      it = JsonString(out, "NextShardIterator");
+      if (it.empty()) break;
+      if (records == 0) {
+        empty_polls++;
+        std::this_thread::sleep_for(std::chrono::milliseconds(a.poll_ms));
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  auto start = Clock::now();
+  for (int w = 0; w < a.writers; ++w) {
+    writers.emplace_back([&, w] {
+      DynamoClient c(a.dynamo);
+      std::string out;
+      double per_ns = 1e9 * a.writers / a.rate;
+      for (int64_t i = w, k = 0; i < total; i += a.writers, ++k) {
+        auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(k * per_ns + w * per_ns / a.writers));
+        std::this_thread::sleep_until(due);
+        int status = c.Call(kDb + "PutItem",
+                            "{\"TableName\":\"" + table + "\",\"Item\":{\"id\":{\"N\":\"" + std::to_string(i) +
+                                "\"},\"pad\":{\"S\":\"change-stream benchmark document ............\"}}}",
+                            &out);
+        if (status == 200) {
+          ack[i] = NowNs();
+        } else {
+          std::fprintf(stderr, "PutItem: HTTP %d %s\n", status, out.c_str());
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  auto wait_until = Clock::now() + std::chrono::seconds(10);
+  auto all_in = [&] {
+    for (int64_t i = 0; i < total; ++i) {
+      if (ack[i] && !got[i]) return false;
+    }
+    return true;
+  };
+  while (!all_in() && Clock::now() < wait_until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  stop_poll = true;
+  poller.join();
+  std::vector<int64_t> lat;
+  int64_t acked = 0, missing = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    if (!ack[i]) continue;
+    ++acked;
+    if (!got[i]) {
+      ++missing;
+      continue;
+    }
+    lat.push_back(std::max<int64_t>(0, got[i] - ack[i]));
+  }
+  std::printf("dynamo: %lld PutItems in %.2f s (%.0f/s), records %zu, missing %lld, duplicates %lld; %lld GetRecords "
+              "(%lld empty, then %d ms pause)\n",
+              static_cast<long long>(acked), secs, acked / secs, lat.size(), static_cast<long long>(missing),
+              static_cast<long long>(duplicates.load()), static_cast<long long>(polls.load()),
+              static_cast<long long>(empty_polls.load()), a.poll_ms);
+  std::printf("dynamo: delivery after ack p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", Percentile(lat, 0.50),
+              Percentile(lat, 0.99), lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1e6);
+  std::fflush(stdout);
+  admin.Call(kDb + "DeleteTable", "{\"TableName\":\"" + table + "\"}", &reply);
+}
+
 struct Round {
   double rate = 0;           // inserts/s
   double server_us = 0;      // amalgamd CPU per insert
@@ -343,6 +562,8 @@ int main(int argc, char** argv) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--mongo") a.uri = v;
     else if (k == "--dynamo") a.dynamo = v;
+    else if (k == "--poll-ms") a.poll_ms = std::atoi(v.c_str());
+    else if (k == "--cost") a.skip_cost = v == "off";
     else if (k == "--rate") a.rate = std::atoi(v.c_str());
     else if (k == "--writers") a.writers = std::atoi(v.c_str());
     else if (k == "--measure-ms") a.measure_ms = std::atoi(v.c_str());
@@ -362,6 +583,11 @@ int main(int argc, char** argv) {
   }
   mongoc_init();
   if (!a.skip_latency) Latency(a);
+  if (!a.skip_latency && !a.dynamo.empty()) DynamoLatency(a);
+  if (a.skip_cost) {
+    mongoc_cleanup();
+    return 0;
+  }
   Round none, with;
   for (int round = 0; round < a.rounds; ++round) {
     Round r0 = Throughput(a, 0, round);
