@@ -81,6 +81,21 @@ def test_pagination_within_a_segment(dynamo):
     assert got == [key_of(i) for i in scan_segment(dynamo, "Seg", 1, 3)]
 
 
+def test_exclusive_start_key_must_belong_to_the_segment(dynamo):
+    make_table(dynamo, n=100)
+    r = dynamo.scan(TableName="Seg", Segment=1, TotalSegments=4, Limit=3)
+    key = r["LastEvaluatedKey"]
+    assert dynamo.scan(TableName="Seg", Segment=1, TotalSegments=4, ExclusiveStartKey=key)["Count"] > 0
+    with pytest.raises(ClientError) as e:
+        dynamo.scan(TableName="Seg", Segment=2, TotalSegments=4, ExclusiveStartKey=key)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == (
+        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with "
+        "correct Segment. TotalSegments: 4 Segment: 2")
+    # Without segments, any key is a starting point.
+    assert dynamo.scan(TableName="Seg", ExclusiveStartKey=key)["Count"] > 0
+
+
 def test_writes_during_a_parallel_scan_do_not_move_boundaries(dynamo):
     keys = make_table(dynamo, n=200)
     seen = []

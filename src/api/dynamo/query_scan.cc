@@ -650,11 +650,15 @@ Status Scan(OpContext& ctx) {
     if (b.upper) upper = prefix + *b.upper;
   }
   if (r.start_key) {
-    lower = std::max(lower, index::DocumentKey(cid, storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key)
-                                                                             .view()
-                                                                             .Get("_id"))
-                                                        .key) +
-                                std::string(1, '\0'));
+    std::string start = index::DocumentKey(
+        cid, storage::EncodeValue(model::BuildIdDocument(meta.key, *r.start_key).view().Get("_id")).key);
+    if (total && *total > 1 && (start < lower || start >= upper)) {
+      // DynamoDB's check: a LastEvaluatedKey continues only the segment that returned it.
+      return Validation(
+          "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct "
+          "Segment. TotalSegments: " + std::to_string(*total) + " Segment: " + std::to_string(*segment));
+    }
+    lower = std::max(lower, start + std::string(1, '\0'));
   }
   if (lower >= upper) {
     WritePage(ctx, r, page);
