@@ -82,7 +82,8 @@ ZoneRules::Period FooterPeriod(const ZoneRules::PosixRule& rule, int64_t t) {
     changes[n++] = {RuleLocalSeconds(rule.start, y) - rule.std_offset, rule.dst_offset};
     changes[n++] = {RuleLocalSeconds(rule.end, y) - rule.dst_offset, rule.std_offset};
   }
-  std::stable_sort(changes, changes + n, [](const Change& a, const Change& b) { return a.at < b.at; });
+  std::stable_sort(changes, changes + n,
+                   [](const Change& a, const Change& b) { return a.at < b.at; });
   ZoneRules::Period p{rule.std_offset, kNoStart};
   for (int i = 0; i < n && changes[i].at <= t; ++i) p = {changes[i].offset, changes[i].at};
   return p;
@@ -153,7 +154,8 @@ std::optional<int32_t> ParseClock(std::string_view s, size_t* p, int max_hours) 
     }
     size_t start = *p;
     int32_t v = 0;
-    while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9' && *p - start < 3) v = v * 10 + (s[(*p)++] - '0');
+    while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9' && *p - start < 3)
+      v = v * 10 + (s[(*p)++] - '0');
     if (*p == start) return std::nullopt;
     if ((i == 0 && v > max_hours) || (i > 0 && v > 59)) return std::nullopt;
     parts[i] = v;
@@ -178,7 +180,8 @@ bool ParseRuleDate(std::string_view s, size_t* p, ZoneRules::RuleDate* out) {
   auto number = [&](int* v) {
     size_t start = *p;
     *v = 0;
-    while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9' && *p - start < 3) *v = *v * 10 + (s[(*p)++] - '0');
+    while (*p < s.size() && s[*p] >= '0' && s[*p] <= '9' && *p - start < 3)
+      *v = *v * 10 + (s[(*p)++] - '0');
     return *p > start;
   };
   if (*p < s.size() && s[*p] == 'J') {
@@ -189,7 +192,8 @@ bool ParseRuleDate(std::string_view s, size_t* p, ZoneRules::RuleDate* out) {
     ++*p;
     out->kind = Kind::kMonthWeekDay;
     if (!number(&out->month) || out->month < 1 || out->month > 12) return false;
-    if (*p >= s.size() || s[(*p)++] != '.' || !number(&out->week) || out->week < 1 || out->week > 5) return false;
+    if (*p >= s.size() || s[(*p)++] != '.' || !number(&out->week) || out->week < 1 || out->week > 5)
+      return false;
     if (*p >= s.size() || s[(*p)++] != '.' || !number(&out->day) || out->day > 6) return false;
   } else {
     out->kind = Kind::kJulianZero;
@@ -226,14 +230,15 @@ bool ValidZoneName(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '/' || name.back() == '/') return false;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || c == '+' || c == '/';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '+' || c == '/';
     if (!ok) return false;  // no '.', so no ".." and no hidden files
     if (c == '/' && name[i + 1] == '/') return false;
   }
   // Files in the zoneinfo tree that are not MongoDB zone names: the machine's own zone, the
   // POSIX default rules, and the alternative trees.
-  if (name == "localtime" || name == "posixrules" || name.starts_with("posix/") || name.starts_with("right/")) {
+  if (name == "localtime" || name == "posixrules" || name.starts_with("posix/") ||
+      name.starts_with("right/")) {
     return false;
   }
   return true;
@@ -244,7 +249,8 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   if (fd < 0) return std::nullopt;
   struct stat st;
   std::optional<std::string> out;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= kMaxTzifBytes) {
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<size_t>(st.st_size) <= kMaxTzifBytes) {
     std::string data(static_cast<size_t>(st.st_size), '\0');
     size_t got = 0;
     while (got < data.size()) {
@@ -266,7 +272,8 @@ Result<ZoneRules::PosixRule> ZoneRules::ParsePosixRule(std::string_view s) {
   PosixRule r;
   size_t p = 0;
   auto bad = [&](std::string_view what) {
-    return InvalidArgument("malformed POSIX TZ string \"" + std::string(s) + "\": " + std::string(what));
+    return InvalidArgument("malformed POSIX TZ string \"" + std::string(s) +
+                           "\": " + std::string(what));
   };
   if (!ParseAbbrev(s, &p)) return bad("standard time name");
   std::optional<int32_t> std_off = ParseClock(s, &p, 24);
@@ -319,13 +326,15 @@ Result<std::unique_ptr<ZoneRules>> ZoneRules::ParseTzif(std::string_view bytes) 
   std::vector<uint8_t> type_of(h.timecnt);
   for (uint32_t i = 0; i < h.timecnt; ++i) {
     type_of[i] = r.U8();
-    if (type_of[i] >= h.typecnt) return InvalidArgument("TZif transition names a missing time type");
+    if (type_of[i] >= h.typecnt)
+      return InvalidArgument("TZif transition names a missing time type");
   }
   std::vector<int32_t> type_offset(h.typecnt);
   for (uint32_t i = 0; i < h.typecnt; ++i) {
     int64_t off = r.Be(4);
     r.Skip(2);  // isdst, desigidx
-    if (off > kMaxOffset || off < -kMaxOffset) return InvalidArgument("TZif UTC offset out of range");
+    if (off > kMaxOffset || off < -kMaxOffset)
+      return InvalidArgument("TZif UTC offset out of range");
     type_offset[i] = static_cast<int32_t>(off);
   }
   r.Skip(h.charcnt + uint64_t{h.leapcnt} * (width + 4) + h.isstdcnt + h.isutcnt);
@@ -373,10 +382,11 @@ int64_t TimeZone::ToUtc(int64_t local_millis) const {
   // |current - after| seconds before the transition (read with `after`), and then `current`
   // (the offset from before the change) applies.
   int32_t current = rules_->PeriodAt(FloorDiv(local_millis, 1000)).offset;
-  ZoneRules::Period after = rules_->PeriodAt(FloorDiv(local_millis - int64_t{current} * 1000, 1000));
+  ZoneRules::Period after =
+      rules_->PeriodAt(FloorDiv(local_millis - int64_t{current} * 1000, 1000));
   int64_t as_after = FloorDiv(local_millis - int64_t{after.offset} * 1000, 1000);
-  bool in_transition = after.start != kNoStart && as_after >= after.start + (current - after.offset) &&
-                       as_after < after.start;
+  bool in_transition = after.start != kNoStart &&
+                       as_after >= after.start + (current - after.offset) && as_after < after.start;
   int32_t use = (current != after.offset && !in_transition) ? after.offset : current;
   return local_millis - int64_t{use} * 1000;
 }
@@ -384,7 +394,8 @@ int64_t TimeZone::ToUtc(int64_t local_millis) const {
 // ---- TimeZoneDatabase ------------------------------------------------------------------------
 
 std::optional<TimeZone> TimeZoneDatabase::Find(std::string_view id) {
-  if (id == "UTC" || id == "GMT" || id == "Z" || id == "Etc/UTC" || id == "Etc/GMT") return TimeZone();
+  if (id == "UTC" || id == "GMT" || id == "Z" || id == "Etc/UTC" || id == "Etc/GMT")
+    return TimeZone();
   if (!id.empty() && (id[0] == '+' || id[0] == '-')) {
     std::optional<int32_t> off = ParseFixedOffset(id);
     if (!off) return std::nullopt;

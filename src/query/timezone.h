@@ -37,9 +37,9 @@ class ZoneRules {
   struct RuleDate {
     enum class Kind : uint8_t { kJulianNoLeap, kJulianZero, kMonthWeekDay };  // Jn, n, Mm.w.d
     Kind kind = Kind::kMonthWeekDay;
-    int day = 0;    // Jn: 1..365; n: 0..365; Mm.w.d: d (0 = Sunday)
-    int month = 0;  // Mm.w.d only: 1..12
-    int week = 0;   // Mm.w.d only: 1..5 (5 = last)
+    int day = 0;          // Jn: 1..365; n: 0..365; Mm.w.d: d (0 = Sunday)
+    int month = 0;        // Mm.w.d only: 1..12
+    int week = 0;         // Mm.w.d only: 1..5 (5 = last)
     int32_t time = 7200;  // seconds after local midnight (may be negative or past 24h in v3)
   };
   // A POSIX TZ string "STDoffset[DST[offset][,start[/time],end[/time]]]".

@@ -3,7 +3,6 @@
 #include "query/timezone.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -81,7 +80,8 @@ TEST(TimeZoneTest, RejectsUnknownAndUnsafeNames) {
   for (std::string_view bad :
        {"Mars/Olympus", "../../etc/passwd", "/etc/localtime", "/usr/share/zoneinfo/UTC",
         "Europe/../Europe/Paris", "Europe//Paris", "Europe/", "america/new_york", "zone.tab",
-        "localtime", "posixrules", "right/UTC", "posix/Europe/Paris", "America", "", "Europe/Paris\n"}) {
+        "localtime", "posixrules", "right/UTC", "posix/Europe/Paris", "America", "",
+        "Europe/Paris\n"}) {
     EXPECT_FALSE(db.Find(bad).has_value()) << bad;
   }
 }
@@ -90,31 +90,37 @@ TEST(TimeZoneTest, LocalToUtcInAGapUsesTheOffsetFromBeforeTheChange) {
   TimeZone ny = Zone("America/New_York");
   const int64_t day = 1615680000 * kSec;  // 2021-03-14T00:00 as a local wall-clock time
   EXPECT_EQ(ny.ToUtc(day + 1 * kHour + 30 * 60 * kSec), 1615703400 * kSec);  // 01:30 EST = 06:30Z
-  EXPECT_EQ(ny.ToUtc(day + 2 * kHour + 30 * 60 * kSec), 1615707000 * kSec);  // 02:30 -> 07:30Z (03:30 EDT)
+  EXPECT_EQ(ny.ToUtc(day + 2 * kHour + 30 * 60 * kSec),
+            1615707000 * kSec);  // 02:30 -> 07:30Z (03:30 EDT)
   EXPECT_EQ(ny.ToUtc(day + 3 * kHour + 30 * 60 * kSec), 1615707000 * kSec);  // 03:30 EDT = 07:30Z
   TimeZone paris = Zone("Europe/Paris");
   const int64_t pday = 1616889600 * kSec;  // 2021-03-28T00:00 local
-  EXPECT_EQ(paris.ToUtc(pday + 1 * kHour + 30 * 60 * kSec), 1616891400 * kSec);  // 01:30 CET = 00:30Z
+  EXPECT_EQ(paris.ToUtc(pday + 1 * kHour + 30 * 60 * kSec),
+            1616891400 * kSec);  // 01:30 CET = 00:30Z
   EXPECT_EQ(paris.ToUtc(pday + 2 * kHour + 30 * 60 * kSec), 1616895000 * kSec);  // 02:30 -> 01:30Z
-  EXPECT_EQ(paris.ToUtc(pday + 3 * kHour + 30 * 60 * kSec), 1616895000 * kSec);  // 03:30 CEST = 01:30Z
+  EXPECT_EQ(paris.ToUtc(pday + 3 * kHour + 30 * 60 * kSec),
+            1616895000 * kSec);  // 03:30 CEST = 01:30Z
 }
 
 TEST(TimeZoneTest, LocalToUtcInAnOverlapFollowsTimelib) {
   TimeZone ny = Zone("America/New_York");
-  const int64_t day = 1636243200 * kSec;  // 2021-11-07T00:00 local
-  EXPECT_EQ(ny.ToUtc(day + 30 * 60 * kSec), 1636259400 * kSec);              // 00:30 EDT = 04:30Z
+  const int64_t day = 1636243200 * kSec;                         // 2021-11-07T00:00 local
+  EXPECT_EQ(ny.ToUtc(day + 30 * 60 * kSec), 1636259400 * kSec);  // 00:30 EDT = 04:30Z
   EXPECT_EQ(ny.ToUtc(day + 1 * kHour + 30 * 60 * kSec), 1636263000 * kSec);  // 01:30 -> EDT 05:30Z
   EXPECT_EQ(ny.ToUtc(day + 2 * kHour + 30 * 60 * kSec), 1636270200 * kSec);  // 02:30 EST = 07:30Z
   TimeZone paris = Zone("Europe/Paris");
   const int64_t pday = 1635638400 * kSec;  // 2021-10-31T00:00 local
-  EXPECT_EQ(paris.ToUtc(pday + 1 * kHour + 30 * 60 * kSec), 1635636600 * kSec);  // 01:30 CEST = 23:30Z
-  EXPECT_EQ(paris.ToUtc(pday + 2 * kHour + 30 * 60 * kSec), 1635643800 * kSec);  // 02:30 -> CET 01:30Z
-  EXPECT_EQ(paris.ToUtc(pday + 3 * kHour + 30 * 60 * kSec), 1635647400 * kSec);  // 03:30 CET = 02:30Z
+  EXPECT_EQ(paris.ToUtc(pday + 1 * kHour + 30 * 60 * kSec),
+            1635636600 * kSec);  // 01:30 CEST = 23:30Z
+  EXPECT_EQ(paris.ToUtc(pday + 2 * kHour + 30 * 60 * kSec),
+            1635643800 * kSec);  // 02:30 -> CET 01:30Z
+  EXPECT_EQ(paris.ToUtc(pday + 3 * kHour + 30 * 60 * kSec),
+            1635647400 * kSec);  // 03:30 CET = 02:30Z
 }
 
 TEST(TimeZoneTest, LocalRoundTripsAwayFromTransitions) {
-  for (std::string_view name : {"America/New_York", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kolkata",
-                                "America/Sao_Paulo", "Pacific/Chatham"}) {
+  for (std::string_view name : {"America/New_York", "Europe/Paris", "Australia/Lord_Howe",
+                                "Asia/Kolkata", "America/Sao_Paulo", "Pacific/Chatham"}) {
     TimeZone tz = Zone(name);
     for (int64_t t = -2000000000; t < 5000000000; t += 7777777) {
       int64_t ms = t * kSec + 123;
@@ -134,7 +140,8 @@ TEST(TimeZoneTest, ParsesPosixRules) {
   EXPECT_EQ(us->start.month, 3);
   EXPECT_EQ(us->start.week, 2);
   EXPECT_EQ(us->end.time, 7200);
-  Result<ZoneRules::PosixRule> lh = ZoneRules::ParsePosixRule("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0");
+  Result<ZoneRules::PosixRule> lh =
+      ZoneRules::ParsePosixRule("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0");
   ASSERT_TRUE(lh.ok()) << lh.status().ToString();
   EXPECT_EQ(lh->std_offset, 37800);
   EXPECT_EQ(lh->dst_offset, 39600);
@@ -155,15 +162,17 @@ TEST(TimeZoneTest, ParsesPosixRules) {
 // "slim" files zic writes by default).
 std::string FooterOnlyTzif(std::string_view footer) {
   auto be32 = [](std::string* out, uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out->push_back(static_cast<char>((v >> shift) & 0xff));
   };
   auto block = [&](std::string* out) {
     out->append("TZif2");
     out->append(15, '\0');
-    for (uint32_t count : {0u, 0u, 0u, 0u, 1u, 4u}) be32(out, count);  // isut isstd leap time type char
-    be32(out, static_cast<uint32_t>(-5 * 3600));                        // utoff
-    out->push_back('\0');                                               // isdst
-    out->push_back('\0');                                               // desigidx
+    for (uint32_t count : {0u, 0u, 0u, 0u, 1u, 4u})
+      be32(out, count);                           // isut isstd leap time type char
+    be32(out, static_cast<uint32_t>(-5 * 3600));  // utoff
+    out->push_back('\0');                         // isdst
+    out->push_back('\0');                         // desigidx
     out->append("EST", 4);
   };
   std::string out;
@@ -176,10 +185,12 @@ std::string FooterOnlyTzif(std::string_view footer) {
 }
 
 TEST(TimeZoneTest, AFooterOnlyFileFollowsItsRuleEveryYear) {
-  Result<std::unique_ptr<ZoneRules>> rules = ZoneRules::ParseTzif(FooterOnlyTzif("EST5EDT,M3.2.0,M11.1.0"));
+  Result<std::unique_ptr<ZoneRules>> rules =
+      ZoneRules::ParseTzif(FooterOnlyTzif("EST5EDT,M3.2.0,M11.1.0"));
   ASSERT_TRUE(rules.ok()) << rules.status().ToString();
   TimeZone tz = TimeZone::Zone(rules->get());
-  for (int64_t at : {int64_t{1615705200}, int64_t{4108690800}, int64_t{13575625200}}) {  // 2021, 2100, 2400 spring forward
+  for (int64_t at : {int64_t{1615705200}, int64_t{4108690800},
+                     int64_t{13575625200}}) {  // 2021, 2100, 2400 spring forward
     EXPECT_EQ(tz.OffsetSecondsAt(at * kSec - 1), -5 * 3600) << at;
     EXPECT_EQ(tz.OffsetSecondsAt(at * kSec), -4 * 3600) << at;
   }
