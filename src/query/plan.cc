@@ -250,13 +250,19 @@ std::vector<SortField> SortFieldsForPlanning(bson::DocView sort) {
 
 std::optional<std::vector<std::string>> IdLookupCandidates(bson::DocView filter) {
   bool mentions_id = false;
+  size_t fields = 0;
+  bson::Value id_value;
   for (const bson::Element& e : filter) {
-    if (e.name == "_id" || e.name == "$and") {
-      mentions_id = true;
-      break;
-    }
+    ++fields;
+    if (e.name == "_id") id_value = e.value;
+    if (e.name == "_id" || e.name == "$and") mentions_id = true;
   }
   if (!mentions_id) return std::nullopt;
+  // The common {_id: <value>} without the predicate map.
+  if (fields == 1 && !id_value.missing() && !IsOperatorDoc(id_value)) {
+    if (!UsablePoint(id_value)) return std::nullopt;
+    return std::vector<std::string>{storage::EncodeValue(id_value).key};
+  }
   std::map<std::string, FieldPredicates, std::less<>> preds;
   CollectConjunction(filter, &preds, 0);
   auto id = preds.find("_id");
