@@ -142,6 +142,33 @@ def test_drop_and_rename_invalidate_a_collection_stream(db):
     stream.close()
 
 
+def test_a_rename_into_the_watched_collection_invalidates_its_stream(db):
+    # As MongoDB: the stream on the target shows the rename (ns = source, to = target), then
+    # invalidates. With dropTarget over an existing target the log records the target's drop
+    # first, in the same commit: that stream shows the drop (MongoDB shows the rename) and
+    # invalidates just the same (docs/change-streams.md).
+    for existed in (False, True):
+        db.src.drop()
+        db.dst.drop()
+        db.src.insert_one({"_id": 1})
+        if existed:
+            db.dst.insert_one({"_id": 2})
+        stream = db.dst.watch()
+        db.src.rename("dst", dropTarget=existed)
+        db.dst.insert_one({"_id": 3})  # after the invalidate: never shown
+        events = next_events(stream, 2)
+        kinds = [e["operationType"] for e in events]
+        if existed:
+            assert kinds == ["drop", "invalidate"], events
+            assert events[0]["ns"] == {"db": "cs", "coll": "dst"}
+        else:
+            assert kinds == ["rename", "invalidate"], events
+            assert events[0]["ns"] == {"db": "cs", "coll": "src"} and events[0]["to"] == {"db": "cs", "coll": "dst"}
+        assert events[1]["_id"] != events[0]["_id"]
+        assert not stream.alive
+        stream.close()
+
+
 def test_drop_database_ends_a_database_stream(client):
     d = client.cs_dropped
     d.x.insert_one({"_id": 1})

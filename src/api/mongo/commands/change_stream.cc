@@ -106,10 +106,25 @@ bool TimestampBefore(bson::TimestampValue a, bson::TimestampValue b) {
 
 bool IsInternalDb(std::string_view db) { return db == "admin" || db == "config" || db == "local"; }
 
+std::string_view CommandVerb(const storage::ChangeRecord& r);
+
+// True for a rename whose target is db.coll (the watched collection is replaced by it).
+bool RenamesInto(const storage::ChangeRecord& r, std::string_view db, std::string_view coll) {
+  if (r.op != storage::ChangeOp::kCommand || CommandVerb(r) != "rename") return false;
+  bson::Value to = r.command->view().Get("to");
+  if (to.type() != bson::BsonType::kDocument) return false;
+  bson::Value to_db = to.AsDocument().Get("db"), to_coll = to.AsDocument().Get("coll");
+  return to_db.type() == bson::BsonType::kString && to_coll.type() == bson::BsonType::kString &&
+         to_db.AsString() == db && to_coll.AsString() == coll;
+}
+
 bool InScope(const StreamSpec& spec, const storage::ChangeRecord& r) {
   if (r.collection.rfind("system.", 0) == 0) return false;
   switch (spec.scope) {
-    case Scope::kCollection: return r.db == spec.db && r.collection == spec.coll;
+    case Scope::kCollection:
+      // A rename into the watched collection shows to its stream too (then invalidates it), as
+      // in MongoDB.
+      return (r.db == spec.db && r.collection == spec.coll) || RenamesInto(r, spec.db, spec.coll);
     case Scope::kDatabase: return r.db == spec.db;
     case Scope::kCluster: return !IsInternalDb(r.db);
   }
