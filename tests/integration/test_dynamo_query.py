@@ -198,3 +198,35 @@ def test_capacity_by_index(dynamo, table):
                         ReturnItemCollectionMetrics="SIZE")
     assert r["ItemCollectionMetrics"]["ItemCollectionKey"] == {"user": {"S": "cap"}}
     assert r["ItemCollectionMetrics"]["SizeEstimateRangeGB"] == [0.0, 1.0]
+
+
+def test_exclusive_start_key_must_fit_the_key_condition(dynamo, table):
+    def q(start, cond="#u = :u", values=None, **kw):
+        return dynamo.query(TableName=table, KeyConditionExpression=cond, ExpressionAttributeNames={"#u": "user"},
+                            ExpressionAttributeValues=values or {":u": {"S": "alice"}}, ExclusiveStartKey=start, **kw)
+
+    def error(*args, **kw):
+        with pytest.raises(ClientError) as e:
+            q(*args, **kw)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        return e.value.response["Error"]["Message"]
+
+    assert ts_list(q({"user": {"S": "alice"}, "ts": {"N": "17"}})["Items"]) == [18, 19, 20]
+    assert error({"user": {"S": "bob"}, "ts": {"N": "17"}}) == (
+        "The provided starting key is outside query boundaries based on provided condition")
+    assert error({"user": {"S": "alice"}, "ts": {"N": "3"}}, "#u = :u AND ts > :t",
+                 {":u": {"S": "alice"}, ":t": {"N": "5"}}) == (
+        "The provided starting key does not match the range key predicate")
+    r = q({"user": {"S": "alice"}, "ts": {"N": "7"}}, "#u = :u AND ts > :t", {":u": {"S": "alice"}, ":t": {"N": "5"}})
+    assert ts_list(r["Items"]) == list(range(8, 21))
+    # On an index: the index's partition key decides.
+    r = dynamo.query(TableName=table, IndexName="ByKind", KeyConditionExpression="kind = :k",
+                     ExpressionAttributeValues={":k": {"S": "click"}}, Limit=2)
+    start = r["LastEvaluatedKey"]
+    r2 = dynamo.query(TableName=table, IndexName="ByKind", KeyConditionExpression="kind = :k",
+                      ExpressionAttributeValues={":k": {"S": "click"}}, ExclusiveStartKey=start)
+    assert r2["Count"] == 12 - 2
+    with pytest.raises(ClientError) as e:
+        dynamo.query(TableName=table, IndexName="ByKind", KeyConditionExpression="kind = :k",
+                     ExpressionAttributeValues={":k": {"S": "view"}}, ExclusiveStartKey=start)
+    assert "outside query boundaries" in e.value.response["Error"]["Message"]

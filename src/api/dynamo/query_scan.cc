@@ -518,6 +518,17 @@ Status Query(OpContext& ctx) {
       }
     }
   }
+  if (r.start_key) {
+    // DynamoDB's checks: the starting key must lie in the queried partition and satisfy the
+    // sort-key condition (a LastEvaluatedKey of the same Query always does).
+    auto hv = r.start_key->find(schema.hash_name);
+    if (hv == r.start_key->end() || hv->second != kc.hash_value) {
+      return Validation("The provided starting key is outside query boundaries based on provided condition");
+    }
+    if (!model::MatchesKeyCondition(kc, schema, *r.start_key)) {
+      return Validation("The provided starting key does not match the range key predicate");
+    }
+  }
 
   Page page;
   std::unique_ptr<engine::ReadView> view = ctx.state.engine.Read();
