@@ -199,18 +199,22 @@ void SearchLayer0(const Impl& ix, VecScratch& s, uint32_t ep, size_t ef, const D
   }
 }
 
-// Greedy descent from the entry point to layer 1; returns the layer-0 entry.
-uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
+// Greedy descent from the entry point to layer 1; returns the layer-0 entry. Each node's
+// neighbours' vectors are prefetched before any of their distances is computed.
+template <class D>
+uint32_t DescendWith(const Impl& ix, const D& dist, SearchInfo* info) {
   uint32_t ep = ix.entry;
-  float epd = ix.Dist(q, ep);
+  float epd = dist(ep);
   size_t ndist = 1;
   for (int l = ix.max_level; l > 0; --l) {
     bool changed = true;
     while (changed) {
       changed = false;
       const uint32_t* ln = ix.links(ep, l);
-      for (uint32_t i = 1; i <= ln[0]; ++i) {
-        float d = ix.Dist(q, ln[i]);
+      const uint32_t n = ln[0];
+      for (uint32_t i = 1; i <= n; ++i) dist.Prefetch(ln[i]);
+      for (uint32_t i = 1; i <= n; ++i) {
+        float d = dist(ln[i]);
         ++ndist;
         if (d < epd) {
           epd = d;
@@ -222,6 +226,21 @@ uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
   }
   if (info) info->distance_computations += ndist;
   return ep;
+}
+
+template <class D>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,popcnt"), flatten)) uint32_t DescendAvx512(
+    const Impl& ix, const D& dist, SearchInfo* info) {
+  return DescendWith(ix, dist, info);
+}
+
+uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
+  const bool euclidean = ix.opt.metric == VectorMetric::kEuclidean;
+  if (ix.kern == vecdist::Avx512()) {
+    return euclidean ? DescendAvx512(ix, FloatL2Avx512{ix, q}, info) : DescendAvx512(ix, FloatIPAvx512{ix, q}, info);
+  }
+  return euclidean ? DescendWith(ix, FloatL2{ix, q, ix.kern->l2sq}, info)
+                   : DescendWith(ix, FloatIP{ix, q, ix.kern->dot}, info);
 }
 
 // Layer-0 search with an AVX-512 distance functor, the whole loop compiled for AVX-512 and
