@@ -192,3 +192,17 @@ def test_batch_and_transaction_reply_shapes_with_indexes(dynamo):
     r = dynamo.transact_get_items(TransactItems=[{"Get": {"TableName": "Shapes", "Key": {
         "pk": {"S": "a"}, "sk": {"S": "1"}}}}], ReturnConsumedCapacity="TOTAL")
     assert r["ConsumedCapacity"][0]["CapacityUnits"] == 2.0 and r["Responses"][0]["Item"] == full
+
+
+def test_item_collection_metrics_absent_without_lsi(dynamo, tables):
+    """ItemCollectionMetrics describes LSI item collections: a table without an LSI gets no
+    member at all, not an empty map."""
+    a = tables[0]
+    r = dynamo.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {"k": {"S": "icm"}}}}]},
+                                ReturnItemCollectionMetrics="SIZE")
+    assert r["UnprocessedItems"] == {} and "ItemCollectionMetrics" not in r
+    r = dynamo.transact_write_items(TransactItems=[{"Put": {"TableName": a, "Item": {"k": {"S": "icm2"}}}}],
+                                    ReturnItemCollectionMetrics="SIZE")
+    assert "ItemCollectionMetrics" not in r
+    r = dynamo.put_item(TableName=a, Item={"k": {"S": "icm3"}}, ReturnItemCollectionMetrics="SIZE")
+    assert "ItemCollectionMetrics" not in r

@@ -2,6 +2,7 @@
 // is read or written; a BatchWriteItem is then applied in one engine transaction (so it is never
 // half-applied), and UnprocessedItems stays empty. BatchGetItem reads at one snapshot and
 // returns keys past the 16 MB response limit as UnprocessedKeys.
+#include <algorithm>
 #include <set>
 
 #include "api/dynamo/item_ops.h"
@@ -254,13 +255,16 @@ Status BatchWriteItem(OpContext& ctx) {
     for (const Capacity& c : capacities) WriteCapacity(w, c, mode);
     w.EndArray();
   }
-  if (metrics) {
+  // Item collections exist only in tables with an LSI; without one DynamoDB leaves the member
+  // out rather than answering an empty map.
+  auto has_lsi = [](const TableMeta& meta) {
+    return std::any_of(meta.indexes.begin(), meta.indexes.end(), [](const SecondaryIndex& i) { return !i.global; });
+  };
+  if (metrics && std::any_of(tables.begin(), tables.end(), [&](const Table& t) { return has_lsi(*t.meta); })) {
     WriteKey(w, "ItemCollectionMetrics");
     w.StartObject();
     for (size_t ti = 0; ti < tables.size(); ++ti) {
-      bool has_lsi = false;
-      for (const SecondaryIndex& index : tables[ti].meta->indexes) has_lsi |= !index.global;
-      if (!has_lsi) continue;
+      if (!has_lsi(*tables[ti].meta)) continue;
       WriteKey(w, names[ti]);
       w.StartArray();
       for (const WriteRequest& r : requests) {

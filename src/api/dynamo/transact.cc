@@ -3,6 +3,7 @@
 // ClientRequestToken makes a TransactWriteItems idempotent for 10 minutes.
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <set>
 
 #include "api/dynamo/item_ops.h"
@@ -318,14 +319,19 @@ Status TransactWriteItems(OpContext& ctx) {
     for (const Capacity& c : caps) WriteCapacity(w, c, mode);
     w.EndArray();
   }
-  if (metrics) {
+  // Item collections exist only in tables with an LSI; without one DynamoDB leaves the member
+  // out rather than answering an empty map.
+  auto collects = [](const Action& a) {
+    return a.kind != ActionKind::kConditionCheck &&
+           std::any_of(a.table.meta->indexes.begin(), a.table.meta->indexes.end(),
+                       [](const SecondaryIndex& i) { return !i.global; });
+  };
+  if (metrics && std::any_of(actions.begin(), actions.end(), collects)) {
     WriteKey(w, "ItemCollectionMetrics");
     w.StartObject();
     std::set<std::string> done;
     for (const Action& a : actions) {
-      bool has_lsi = false;
-      for (const SecondaryIndex& index : a.table.meta->indexes) has_lsi |= !index.global;
-      if (!has_lsi || a.kind == ActionKind::kConditionCheck || !done.insert(a.table.meta->name).second) continue;
+      if (!collects(a) || !done.insert(a.table.meta->name).second) continue;
       WriteKey(w, a.table.meta->name);
       w.StartArray();
       for (const Action& b : actions) {
