@@ -197,6 +197,34 @@ def test_errors(ddb, streams):
     assert e.value.response["Error"]["Code"] == "ExpiredIteratorException"
 
 
+def starting_seq(streams, arn):
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    return desc["Shards"][0]["SequenceNumberRange"].get("StartingSequenceNumber")
+
+
+def test_starting_sequence_number_follows_the_log(ddb, streams):
+    # DescribeStream remembers how far it looked for the stream's first record: the answer must
+    # stay right as the log grows with other tables' writes before and after that record.
+    arn = make_table(ddb, "Quiet", "KEYS_ONLY")
+    ddb.create_table(TableName="Busy", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    # No record yet: the range starts at the next sequence number of the log.
+    empty_start = int(starting_seq(streams, arn))
+    for i in range(30):
+        ddb.put_item(TableName="Busy", Item={"pk": {"S": str(i)}})
+    assert int(starting_seq(streams, arn)) >= empty_start + 30
+    ddb.put_item(TableName="Quiet", Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    for i in range(30):
+        ddb.put_item(TableName="Busy", Item={"pk": {"S": "x" + str(i)}})
+    ddb.put_item(TableName="Quiet", Item={"pk": {"S": "b"}, "sk": {"N": "1"}})
+    recs, _ = read_all(streams, arn)
+    assert len(recs) == 2
+    first = recs[0]["dynamodb"]["SequenceNumber"]
+    assert starting_seq(streams, arn) == first
+    assert starting_seq(streams, arn) == first
+
+
 def test_reading_past_retention_is_trimmed_data_access(start_amalgamd):
     srv = start_amalgamd("--change-log-retention", "1")
     ddb = dynamo_client(srv)
@@ -225,3 +253,6 @@ def test_reading_past_retention_is_trimmed_data_access(start_amalgamd):
         streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
                                    SequenceNumber=seq)
     assert e.value.response["Error"]["Code"] == "TrimmedDataAccessException"
+    # The stream's first retained record has moved past the trimmed one.
+    start = starting_seq(streams, arn)
+    assert start is not None and int(start) > int(seq)

@@ -8,6 +8,9 @@
 #include "api/dynamo/model/json.h"
 #include "api/dynamo/streams_ops.h"
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 namespace amalgam::api::dynamo {
 namespace {
@@ -96,20 +99,54 @@ bool InStream(const Table& table, int64_t since_millis, const storage::ChangeEnt
   return true;
 }
 
+// What FirstSeq learned about one stream: its first record's seq once found, else how far the
+// log was scanned without finding one. Entries never change once written, so both stay true
+// until retention trims past them.
+struct FirstSeqMemo {
+  uint64_t first = 0;
+  uint64_t scanned = 0;
+};
+std::mutex g_first_mu;
+std::map<std::tuple<const engine::Engine*, uint64_t, std::string>, FirstSeqMemo> g_first_seq;
+
 // The first sequence number of the stream still in the log, or 0 when it has no record yet.
+// Remembered per stream, so DescribeStream reads the log once from the trim horizon and later
+// only what was written since the last call (not the whole shared log every time).
 Result<uint64_t> FirstSeq(OpContext& ctx, const Table& table) {
-  uint64_t after = ctx.state.engine.store().ChangeLogTrimmedThrough();
+  engine::Engine& engine = ctx.state.engine;
+  uint64_t trimmed = engine.store().ChangeLogTrimmedThrough();
   int64_t since = LabelMillis(table.meta->stream_label);
-  for (int chunk = 0; chunk < 1000; ++chunk) {
-    uint64_t scanned = after;
-    AMALGAM_ASSIGN_OR_RETURN(auto entries, ctx.state.engine.ReadChanges(after, kReadChunk, &scanned));
-    for (const storage::ChangeEntry& e : entries) {
-      if (InStream(table, since, e)) return e.seq;
-    }
-    if (entries.size() < kReadChunk) break;
-    after = scanned;
+  auto key = std::make_tuple(&engine, table.handle->info->id, table.meta->stream_label);
+  FirstSeqMemo memo;
+  {
+    std::lock_guard<std::mutex> lock(g_first_mu);
+    auto it = g_first_seq.find(key);
+    if (it != g_first_seq.end()) memo = it->second;
   }
-  return uint64_t{0};
+  if (memo.first > trimmed) {
+    // Checked with one point read: the memo may be of another engine at the same address.
+    AMALGAM_ASSIGN_OR_RETURN(auto at, engine.ReadChanges(memo.first - 1, 1));
+    if (!at.empty() && at[0].seq == memo.first && InStream(table, since, at[0])) return memo.first;
+  }
+  if (memo.first != 0 || memo.scanned > engine.store().LastVisibleSeq()) memo = FirstSeqMemo{};
+  uint64_t after = std::max(trimmed, memo.scanned);
+  uint64_t found = 0;
+  for (int chunk = 0; chunk < 1000 && found == 0; ++chunk) {
+    uint64_t scanned = after;
+    AMALGAM_ASSIGN_OR_RETURN(auto entries, engine.ReadChanges(after, kReadChunk, &scanned));
+    for (const storage::ChangeEntry& e : entries) {
+      if (InStream(table, since, e)) {
+        found = e.seq;
+        break;
+      }
+    }
+    after = scanned;
+    if (entries.size() < kReadChunk) break;
+  }
+  std::lock_guard<std::mutex> lock(g_first_mu);
+  if (g_first_seq.size() > 10000) g_first_seq.clear();  // tables come and go: stay small
+  g_first_seq[key] = FirstSeqMemo{found, found ? found : after};
+  return found;
 }
 
 model::Item KeyOf(const TableMeta& meta, const storage::ChangeRecord& r) {
