@@ -202,7 +202,8 @@ class Server {
 
   // Status of the index as $listSearchIndexes reports it ("" when absent).
   std::string IndexStatus() {
-    bson_t* pipeline = BCON_NEW("pipeline", "[", "{", "$listSearchIndexes", "{", "name", BCON_UTF8(kIndex), "}", "}", "]");
+    bson_t* pipeline =
+        BCON_NEW("pipeline", "[", "{", "$listSearchIndexes", "{", "name", BCON_UTF8(kIndex), "}", "}", "]");
     mongoc_cursor_t* c = mongoc_collection_aggregate(coll_, MONGOC_QUERY_NONE, pipeline, nullptr, nullptr);
     const bson_t* doc;
     std::string status;
@@ -281,16 +282,26 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) Die("flag " + a + " needs a value");
     std::string v = argv[++i];
-    if (a == "--mongo") uri = v;
-    else if (a == "--data") data_dir = v;
-    else if (a == "--pid") pid = std::stoi(v);
-    else if (a == "--nq") nq_limit = std::stoul(v);
-    else if (a == "--ef") ef_list = v;
-    else if (a == "--rounds") rounds = std::stoi(v);
-    else if (a == "--M") M = std::stoul(v);
-    else if (a == "--efc") efc = std::stoul(v);
-    else if (a == "--batch") batch = std::stoul(v);
-    else Die("unknown flag " + a);
+    if (a == "--mongo")
+      uri = v;
+    else if (a == "--data")
+      data_dir = v;
+    else if (a == "--pid")
+      pid = std::stoi(v);
+    else if (a == "--nq")
+      nq_limit = std::stoul(v);
+    else if (a == "--ef")
+      ef_list = v;
+    else if (a == "--rounds")
+      rounds = std::stoi(v);
+    else if (a == "--M")
+      M = std::stoul(v);
+    else if (a == "--efc")
+      efc = std::stoul(v);
+    else if (a == "--batch")
+      batch = std::stoul(v);
+    else
+      Die("unknown flag " + a);
   }
   if (uri.empty() || data_dir.empty()) Die("usage: vector_e2e --mongo URI --data DIR/<dataset> [flags]");
   while (!data_dir.empty() && data_dir.back() == '/') data_dir.pop_back();
@@ -311,10 +322,11 @@ int main(int argc, char** argv) {
     if (std::fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) != 3) l1 = l5 = l15 = 0;
     std::fclose(f);
   }
-  std::printf("# vector_e2e %s: %zu vectors x %zu dims, %zu queries, %s, maxEdges=%zu numEdgeCandidates=%zu, "
-              "limit 10, rounds=%d, kernels=%s; load average at start %.2f %.2f %.2f\n",
-              name.c_str(), n, d, nq, angular ? "cosine" : "euclidean", M, efc, rounds,
-              std::string(HnswIndex::ActiveKernelName()).c_str(), l1, l5, l15);
+  std::printf(
+      "# vector_e2e %s: %zu vectors x %zu dims, %zu queries, %s, maxEdges=%zu numEdgeCandidates=%zu, "
+      "limit 10, rounds=%d, kernels=%s; load average at start %.2f %.2f %.2f\n",
+      name.c_str(), n, d, nq, angular ? "cosine" : "euclidean", M, efc, rounds,
+      std::string(HnswIndex::ActiveKernelName()).c_str(), l1, l5, l15);
   std::fflush(stdout);
 
   Server server(uri);
@@ -331,9 +343,10 @@ int main(int argc, char** argv) {
     }
     auto t2 = Clock::now();
     if (status != "READY") Die("index status " + status + " (not READY)");
-    std::printf("# server: loaded %zu documents in %.1f s (insertMany of %zu), index READY %.1f s after "
-                "createSearchIndexes\n",
-                n, Seconds(t0, t1), batch, Seconds(t1, t2));
+    std::printf(
+        "# server: loaded %zu documents in %.1f s (insertMany of %zu), index READY %.1f s after "
+        "createSearchIndexes\n",
+        n, Seconds(t0, t1), batch, Seconds(t1, t2));
   } else if (server.IndexStatus() != "READY") {
     Die("--skip-load: index " + std::string(kIndex) + " is not READY");
   }
@@ -384,8 +397,9 @@ int main(int argc, char** argv) {
       c.remote_recall = RecallAt10(got, gt, gd, nq);
     }
   }
-  std::printf("\n| numCandidates (ef) | in-process recall@10 | in-process QPS | $vectorSearch recall@10 | "
-              "$vectorSearch QPS | e2e / in-process | server CPU us/query |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n| numCandidates (ef) | in-process recall@10 | in-process QPS | $vectorSearch recall@10 | "
+      "$vectorSearch QPS | e2e / in-process | server CPU us/query |\n|---|---|---|---|---|---|---|\n");
   for (size_t e = 0; e < efs.size(); ++e) {
     const Cell& c = cells[e];
     double lq = Median(c.local_qps), rq = Median(c.remote_qps);
@@ -393,7 +407,8 @@ int main(int argc, char** argv) {
                 100 * rq / lq, pid > 0 ? std::to_string(int(Median(c.server_cpu_us))).c_str() : "-");
   }
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3) std::printf("# load average at end: %.2f %.2f %.2f\n", l1, l5, l15);
+    if (std::fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+      std::printf("# load average at end: %.2f %.2f %.2f\n", l1, l5, l15);
     std::fclose(f);
   }
   mongoc_cleanup();
