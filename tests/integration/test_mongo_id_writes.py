@@ -235,3 +235,22 @@ def test_concurrent_id_increments_end_exact(amalgamd, coll):
     assert not errors
     assert coll.find_one({"_id": 1})["n"] + coll.find_one({"_id": 2})["n"] == threads * per_thread
     assert coll.find_one({"_id": 1})["n"] == threads * per_thread // 2
+
+
+def test_bulk_statements_sharing_or_differing_in_their_update(coll):
+    # The same update on several statements, then one that differs only in upsert, one with
+    # arrayFilters, and a replacement: each statement gets the update it carries.
+    r = coll.bulk_write([
+        UpdateOne({"_id": 1}, {"$inc": {"v": 1}}),
+        UpdateOne({"_id": 2}, {"$inc": {"v": 1}}),
+        UpdateOne({"_id": 700}, {"$inc": {"v": 1}}),
+        UpdateOne({"_id": 701}, {"$inc": {"v": 1}}, upsert=True),
+        UpdateOne({"_id": "str"}, {"$inc": {"arr.$[e].x": 1}}, array_filters=[{"e.x": 1}]),
+        UpdateOne({"_id": "str"}, {"$inc": {"arr.$[e].x": 1}}, array_filters=[{"e.x": 5}]),
+        UpdateOne({"_id": 5.5}, {"$inc": {"v": 2}}),
+    ])
+    assert (r.matched_count, r.modified_count, r.upserted_ids) == (5, 5, {3: 701})
+    assert [coll.find_one({"_id": i})["v"] for i in (1, 2, 5.5)] == [11, 21, 52]
+    assert coll.find_one({"_id": 700}) is None
+    assert coll.find_one({"_id": 701}) == {"_id": 701, "v": 1}
+    assert coll.find_one({"_id": "str"})["arr"] == [{"x": 2}, {"x": 6}]

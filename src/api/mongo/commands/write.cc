@@ -286,8 +286,33 @@ Status UpdateOne(engine::WriteTxn& t, const engine::CollectionHandle& coll, std:
   return Status::OK();
 }
 
-Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_name, const UpdateSpec& spec) {
-  AMALGAM_ASSIGN_OR_RETURN(query::Update update, CompileUpdate(spec));
+// The last update a command compiled: the statements of a bulk often carry the same update
+// ({$inc: {n: 1}} on different _ids), which is then compiled once. Only updates without
+// arrayFilters are kept; the key is the update's bytes and the flags that change compiling.
+struct CompiledUpdateCache {
+  std::optional<query::Update> update;
+  std::string u_bytes;  // empty: `update` is not to be reused
+  bool upsert = false, multi = false;
+
+  Result<const query::Update*> Get(const UpdateSpec& spec) {
+    const std::string& bytes = spec.u_holder.bytes();
+    bool cacheable = spec.array_filters.empty();
+    if (cacheable && update && !u_bytes.empty() && upsert == spec.upsert && multi == spec.multi && u_bytes == bytes) {
+      return &*update;
+    }
+    AMALGAM_ASSIGN_OR_RETURN(query::Update compiled, CompileUpdate(spec));
+    update = std::move(compiled);
+    u_bytes = cacheable ? bytes : std::string();
+    upsert = spec.upsert;
+    multi = spec.multi;
+    return &*update;
+  }
+};
+
+Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_name, const UpdateSpec& spec,
+                                CompiledUpdateCache& cache) {
+  AMALGAM_ASSIGN_OR_RETURN(const query::Update* compiled, cache.Get(spec));
+  const query::Update& update = *compiled;
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher matcher, query::Matcher::Compile(spec.q.view(), query::MatchContext{}));
   engine::HandlePtr coll = ctx.engine.Find(ctx.db, coll_name);
   if (!coll && spec.upsert) {
@@ -352,8 +377,9 @@ Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
   upserted.StartArray("u");
   bson::ArrayBuilder ua(upserted);
   WriteErrors errors;
+  CompiledUpdateCache cache;
   for (size_t i = 0; i < specs.size(); ++i) {
-    Result<UpdateOutcome> outcome = RunUpdate(ctx, coll, specs[i]);
+    Result<UpdateOutcome> outcome = RunUpdate(ctx, coll, specs[i], cache);
     if (outcome.ok()) {
       n += outcome->matched;
       modified += outcome->modified;
