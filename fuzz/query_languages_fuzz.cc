@@ -2,7 +2,7 @@
 // documents. Whatever compiles is applied to a few fixed documents; any crash, sanitizer report
 // or hang is a bug in query/. Bad input must come back as a Status.
 //
-// fuzz-sources: src/common/*.cc src/bson/*.cc src/query/matcher.cc src/query/match_node.cc src/query/path_walk.cc src/query/regex.cc src/query/expression*.cc src/query/projection.cc src/query/sort.cc src/query/update.cc src/query/update_apply.cc src/query/update_ops.cc src/query/update_pipeline.cc src/query/update_tree.cc
+// fuzz-sources: src/common/*.cc src/bson/*.cc src/query/matcher.cc src/query/match_node.cc src/query/path_walk.cc src/query/regex.cc src/query/expression*.cc src/query/timezone.cc src/query/projection.cc src/query/sort.cc src/query/update.cc src/query/update_apply.cc src/query/update_ops.cc src/query/update_pipeline.cc src/query/update_tree.cc
 // fuzz-pkgs: libbson-1.0 libpcre2-8
 
 #include <cstdint>
