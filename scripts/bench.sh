@@ -6,6 +6,7 @@
 #        scripts/bench.sh vector DATASET_DIR [extra bench/vector flags, e.g. --threads 2 --rounds 5]
 #        scripts/bench.sh vector-e2e DATASET_DIR [extra bench/vector/vector_e2e flags, e.g. --ef 40,80 --nq 5000]
 #        scripts/bench.sh dynamo [bench/dynamo/run.sh flags, e.g. --duration 5 --conns "1 16 64"]
+#        scripts/bench.sh changestream [bench/change_stream/run.sh flags, e.g. --rounds 3]
 # `vector` (not part of `all`; needs scripts/bench_setup.sh once and a dataset made by
 # ../shared/datasets/make_datasets.py, e.g. /work/vecdata/ft100-angular) runs bench/vector:
 # Amalgam's HNSW index, hnswlib and FAISS on the same data in one process (about 5 minutes).
@@ -32,6 +33,8 @@ elif [[ $WHICH == vector ]]; then
   scripts/build.sh vector_bench
 elif [[ $WHICH == vector-e2e ]]; then
   scripts/build.sh amalgamd vector_e2e
+elif [[ $WHICH == changestream ]]; then
+  exec bench/change_stream/run.sh "$@"
 elif [[ $WHICH == dynamo ]]; then
   scripts/build.sh amalgamd
   exec bench/dynamo/run.sh "$@"
