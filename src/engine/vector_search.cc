@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "bson/validate.h"
 #include "engine/engine.h"
 #include "engine/vector_indexes.h"
 #include "engine/vector_live.h"
@@ -88,12 +87,9 @@ bool ScoreDocument(const VectorFieldDef& f, const VectorQuery& q, bson::DocView 
   return true;
 }
 
-Result<std::optional<bson::DocView>> Validated(std::string_view bytes) {
-  auto doc = bson::ValidateDocument(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-  if (!doc.ok()) return Status(ErrorCode::kDataCorruption, "unreadable stored document");
-  return std::optional<bson::DocView>(doc.value());
-}
+// A document as stored: validated when it was written, so read like every other engine read
+// (ReadView::GetByEncodedId) without validating it again; RocksDB checksums its blocks.
+bson::Document StoredDocument(std::string bytes) { return bson::Document::FromValidatedBytes(std::move(bytes)); }
 
 void SortAndTrim(std::vector<Scored>* out, size_t limit) {
   std::stable_sort(out->begin(), out->end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
@@ -170,10 +166,10 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
     stats->exact_scan = true;
     auto it = store_.NewIterator(storage::Cf::kDocuments, prefix, storage::PrefixSuccessor(prefix), snapshot.get());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::DocView> doc, Validated(it->value()));
+      bson::Document doc = StoredDocument(std::string(it->value()));
       double score;
-      if (!ScoreDocument(f, q, *doc, &score)) continue;
-      out.push_back(Scored{score, "", bson::Document(*doc)});
+      if (!ScoreDocument(f, q, doc.view(), &score)) continue;
+      out.push_back(Scored{score, "", std::move(doc)});
       if (out.size() >= 4 * q.limit + 64) SortAndTrim(&out, q.limit);
     }
     AMALGAM_RETURN_IF_ERROR(it->status());
@@ -217,10 +213,10 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
       AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                                store_.Get(storage::Cf::kDocuments, prefix + id, snapshot.get()));
       if (!bytes) continue;
-      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::DocView> doc, Validated(*bytes));
+      bson::Document doc = StoredDocument(std::move(*bytes));
       double score;
-      if (!ScoreDocument(f, q, *doc, &score)) continue;
-      out.push_back(Scored{score, std::move(id), bson::Document(*doc)});
+      if (!ScoreDocument(f, q, doc.view(), &score)) continue;
+      out.push_back(Scored{score, std::move(id), std::move(doc)});
     }
     SortAndTrim(&out, q.limit);
   }
