@@ -144,7 +144,9 @@ asio::awaitable<void> ServeConnection(std::shared_ptr<DynamoListener::State> sta
     view.content_type = ToStd(req[http::field::content_type]);
     view.content_encoding = ToStd(req[http::field::content_encoding]);
     view.authorization = ToStd(req[http::field::authorization]);
-    view.has_date = req.find("X-Amz-Date") != req.end() || req.find(http::field::date) != req.end();
+    auto amz_date = req.find("X-Amz-Date");
+    view.has_date = amz_date != req.end() || req.find(http::field::date) != req.end();
+    if (amz_date != req.end()) view.amz_date = ToStd(amz_date->value());
     view.body = req.body();
     state->requests.Increment();
     state->service.Handle(view, &out);  // never throws

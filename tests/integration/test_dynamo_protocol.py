@@ -185,6 +185,11 @@ def test_authorization_header_is_parsed_as_dynamodb_does(amalgamd):
     assert msg.startswith("Authorization header requires 'Credential' parameter. Authorization=")
     typ, msg = auth_error(AUTH, **{"X-Amz-Date": None})
     assert msg.startswith("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+    # X-Amz-Date must be in ISO 8601 basic format, as SigV4 signs it.
+    for bad in ("1442252505", "Sun, 23 Nov 2014 04:07:43 GMT", "2024-01-01T00:00:00Z", "20240101T000000"):
+        typ, msg = auth_error(AUTH, **{"X-Amz-Date": bad})
+        assert typ == "com.amazon.coral.service#IncompleteSignatureException"
+        assert msg == f"Date must be in ISO-8601 'basic format'. Got '{bad}'. See http://en.wikipedia.org/wiki/ISO_8601"
     # A well-formed header is accepted without checking the signature; a Date header will do.
     resp, _ = post(amalgamd, "ListTables", b"{}", {"X-Amz-Date": None, "Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
     assert resp.status == 200

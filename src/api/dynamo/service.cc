@@ -210,6 +210,16 @@ Status CheckAuthorization(const HttpRequestView& req) {
                   "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" +
                       std::string(credential) + "'");
   }
+  // SigV4 signs X-Amz-Date in ISO 8601 basic format (20261124T043000Z); AWS rejects any other.
+  if (!req.amz_date.empty()) {
+    std::string_view d = req.amz_date;
+    bool basic = d.size() == 16 && d[8] == 'T' && d[15] == 'Z';
+    for (size_t i = 0; basic && i < 15; ++i) basic = i == 8 || (d[i] >= '0' && d[i] <= '9');
+    if (!basic) {
+      return Status(ErrorCode::kIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + std::string(d) +
+                                                         "'. See http://en.wikipedia.org/wiki/ISO_8601");
+    }
+  }
   return Status::OK();
 }
 

@@ -50,6 +50,7 @@ struct HttpRequestView {
   std::string_view content_encoding;  // Content-Encoding
   std::string_view authorization;     // Authorization
   bool has_date = false;              // X-Amz-Date or Date present
+  std::string_view amz_date;          // the X-Amz-Date value (empty when absent)
   std::string_view body;
 };
 
