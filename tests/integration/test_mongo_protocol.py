@@ -189,3 +189,15 @@ def test_pipelined_messages_in_one_write_are_all_answered(amalgamd):
     assert [r[0] for r in replies] == [11, 12, 13]
     assert all(doc["ok"] == 1.0 for _, doc in replies)
     assert replies[1][1]["isWritablePrimary"] is True and "version" in replies[2][1]
+
+
+def test_fsync_flushes_and_refuses_lock(mongo, amalgamd):
+    mongo.fsync_test.t.insert_many([{"_id": i, "x": "y" * 100} for i in range(1000)])
+    assert mongo.admin.command("fsync")["numFiles"] == 1
+    with pytest.raises(pymongo.errors.OperationFailure) as err:
+        mongo.admin.command("fsync", lock=True)
+    assert err.value.code == 20 and "lock" in str(err.value)
+    with pytest.raises(pymongo.errors.OperationFailure) as err:
+        mongo.fsync_test.command("fsync")  # admin only, as in MongoDB
+    assert err.value.code == 13
+    assert mongo.fsync_test.t.count_documents({}) == 1000

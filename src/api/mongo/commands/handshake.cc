@@ -216,12 +216,29 @@ Status SessionList(CommandContext& ctx, bson::Builder&, std::string_view verb) {
 
 Status Ok(CommandContext&, bson::Builder&) { return Status::OK(); }
 
+// fsync: writes every memtable out to SST files (acknowledged writes are already in the WAL;
+// this makes the data files alone current, e.g. before a file-level backup or after a bulk
+// load). The write lock of `lock: true` is not offered: the data directory is only consistent
+// for copying while amalgamd is stopped.
+Status Fsync(CommandContext& ctx, bson::Builder& r) {
+  for (const bson::Element& e : ctx.cmd) {
+    if (e.name == "lock" && TruthyValue(e.value)) {
+      return Status(ErrorCode::kIllegalOperation,
+                    "fsync with lock: true is not supported by Amalgam; stop amalgamd to copy its data directory");
+    }
+  }
+  AMALGAM_RETURN_IF_ERROR(ctx.engine.store().Flush());
+  r.AppendInt32("numFiles", 1);
+  return Status::OK();
+}
+
 }  // namespace
 
 void RegisterHandshakeCommands(CommandRegistry& reg) {
   reg.Add({"hello", [](CommandContext& c, bson::Builder& r) { return Hello(c, r, false); }});
   reg.Add({"isMaster", [](CommandContext& c, bson::Builder& r) { return Hello(c, r, true); }});
   reg.Add({"ping", Ok});
+  reg.Add({"fsync", Fsync, true});
   reg.Add({"buildInfo", BuildInfo});
   reg.Add({"buildinfo", BuildInfo});
   reg.Add({"getParameter", GetParameter, true});
