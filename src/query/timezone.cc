@@ -10,17 +10,8 @@
 #include <mutex>
 
 namespace amalgam::query {
-namespace {
-
-constexpr int64_t kSecPerDay = 86400;
-constexpr int64_t kNoStart = std::numeric_limits<int64_t>::min();
-// Real offsets stay within a day; anything larger is a corrupt file.
-constexpr int32_t kMaxOffset = 26 * 3600;
-constexpr size_t kMaxTzifBytes = 1 << 20;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   y -= m <= 2;
@@ -30,6 +21,16 @@ int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + doe - 719468;
 }
+
+namespace {
+
+constexpr int64_t kSecPerDay = 86400;
+constexpr int64_t kNoStart = std::numeric_limits<int64_t>::min();
+// Real offsets stay within a day; anything larger is a corrupt file.
+constexpr int32_t kMaxOffset = 26 * 3600;
+constexpr size_t kMaxTzifBytes = 1 << 20;
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int64_t YearOfDays(int64_t days) {
   int64_t z = days + 719468;

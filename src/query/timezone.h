@@ -29,6 +29,12 @@
 
 namespace amalgam::query {
 
+// Calendar arithmetic shared by the zone rules and the date operators.
+// a / b rounded toward negative infinity. REQUIRES: b != 0.
+int64_t FloorDiv(int64_t a, int64_t b);
+// Days since 1970-01-01 of a civil date (proleptic Gregorian; m 1..12, d 1..31).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d);
+
 // The rules of one IANA zone, immutable once parsed: the transition table of a TZif file and its
 // POSIX TZ footer.
 class ZoneRules {
