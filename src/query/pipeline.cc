@@ -51,6 +51,8 @@ constexpr StageRow kStages[] = {
     {"$merge", ParseMerge},
     {"$collStats", ParseCollStats},
     {"$indexStats", ParseIndexStats},
+    {"$listSessions", ParseListSessions},
+    {"$listLocalSessions", ParseListLocalSessions},
     {"$vectorSearch", ParseVectorSearchStage},
     {"$listSearchIndexes", ParseListSearchIndexesStage},
 };
@@ -314,7 +316,10 @@ Result<Pipeline> Pipeline::Compile(bson::DocView stages, const PipelineContext& 
     }
   }
   impl->starts_with_documents = !impl->specs.empty() && impl->specs[0]->name() == "$documents";
-  if (ctx.collectionless && !impl->starts_with_documents) {
+  // Collectionless pipelines need a first stage that makes documents of its own.
+  bool collectionless_source =
+      impl->starts_with_documents || (!impl->specs.empty() && impl->specs[0]->name() == "$listLocalSessions");
+  if (ctx.collectionless && !collectionless_source) {
     std::string first =
         impl->specs.empty() ? "an empty pipeline" : "'" + std::string(impl->specs[0]->name()) + "'";
     return Status(ErrorCode::kInvalidNamespace,

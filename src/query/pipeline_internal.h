@@ -74,6 +74,8 @@ Status ParseMerge(const bson::Value& arg, const ParseEnv& env, std::vector<Stage
 // $collStats/$indexStats: first stage only; the aggregate command supplies their documents.
 Status ParseCollStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseIndexStats(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseListSessions(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
+Status ParseListLocalSessions(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 // pipeline_bucket.cc
 Status ParseBucket(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);
 Status ParseBucketAuto(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out);

@@ -356,6 +356,40 @@ Status ParseIndexStats(const bson::Value& arg, const ParseEnv& env, std::vector<
   return ParseCommandSource("$indexStats", arg, env, out);
 }
 
+// $listSessions / $listLocalSessions: {} or {allUsers: bool} or {users: [{user, db}, ...]}.
+Status ParseSessionListing(std::string_view stage, const bson::Value& arg, const ParseEnv& env,
+                           std::vector<StagePtr>* out) {
+  if (arg.type() == BsonType::kDocument) {
+    for (const bson::Element& e : arg.AsDocument()) {
+      if (e.name == "allUsers") {
+        if (e.value.type() != BsonType::kBool) {
+          return Status(ErrorCode::kTypeMismatch, "BSON field 'ListSessionsSpec.allUsers' is the wrong type '" +
+                                                      std::string(bson::TypeAlias(e.value.type())) +
+                                                      "', expected type 'bool'");
+        }
+      } else if (e.name == "users") {
+        if (e.value.type() != BsonType::kArray) {
+          return Status(ErrorCode::kTypeMismatch, "BSON field 'ListSessionsSpec.users' is the wrong type '" +
+                                                      std::string(bson::TypeAlias(e.value.type())) +
+                                                      "', expected type 'array'");
+        }
+      } else if (e.name != "$_internalPredicate") {
+        return Status(ErrorCode::kUnknownField,
+                      "BSON field 'ListSessionsSpec." + std::string(e.name) + "' is an unknown field.");
+      }
+    }
+  }
+  return ParseCommandSource(stage, arg, env, out);
+}
+
+Status ParseListSessions(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
+  return ParseSessionListing("$listSessions", arg, env, out);
+}
+
+Status ParseListLocalSessions(const bson::Value& arg, const ParseEnv& env, std::vector<StagePtr>* out) {
+  return ParseSessionListing("$listLocalSessions", arg, env, out);
+}
+
 // ---- $unionWith ------------------------------------------------------------------------------
 
 namespace {

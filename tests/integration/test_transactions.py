@@ -368,3 +368,36 @@ def test_replies_carry_cluster_time_and_after_cluster_time_is_checked(mongo, raw
         mongo.t.c.insert_one({"_id": 2}, session=s)
         assert mongo.t.c.find_one({"_id": 2}, session=s) == {"_id": 2}
         assert s.operation_time is not None
+
+
+def test_list_sessions_and_list_local_sessions(mongo):
+    with mongo.start_session() as s:
+        mongo.ls_db.c.insert_one({"x": 1}, session=s)  # the session reaches the server
+        sid = s.session_id["id"]
+
+        def raw(v):  # pymongo 3 decodes binData subtype 4 as a uuid.UUID
+            return v.bytes if hasattr(v, "bytes") else bytes(v)
+        local = list(mongo.admin.aggregate([{"$listLocalSessions": {}}]))
+        mine = [d for d in local if raw(d["_id"]["id"]) == bytes(sid)]
+        assert len(mine) == 1
+        # Without access control a session belongs to no user: uid is SHA-256 of "".
+        assert bytes(mine[0]["_id"]["uid"]).hex() == (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        assert mine[0]["lastUse"] is not None
+        everyone = list(mongo.config.system.sessions.aggregate([{"$listSessions": {"allUsers": True}},
+                                                                 {"$match": {"_id.id": sid}}]))
+        assert [raw(d["_id"]["id"]) for d in everyone] == [bytes(sid)]
+        assert list(mongo.config.system.sessions.aggregate(
+            [{"$listSessions": {"users": [{"user": "nobody", "db": "admin"}]}}])) == []
+    with pytest.raises(OperationFailure) as err:
+        list(mongo.ls_db.c.aggregate([{"$listSessions": {}}]))
+    assert err.value.code == 73
+    with pytest.raises(OperationFailure) as err:
+        list(mongo.ls_db.c.aggregate([{"$listLocalSessions": {}}]))
+    assert err.value.code == 73
+    with pytest.raises(OperationFailure) as err:
+        list(mongo.admin.aggregate([{"$match": {}}, {"$listLocalSessions": {}}]))
+    assert err.value.code == 40602
+    with pytest.raises(OperationFailure) as err:
+        list(mongo.admin.aggregate([{"$listLocalSessions": {"allUsers": 1}}]))
+    assert err.value.code == 14

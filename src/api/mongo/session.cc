@@ -221,6 +221,14 @@ void SessionRegistry::AbortAll() {
   }
 }
 
+std::vector<std::pair<std::string, int64_t>> SessionRegistry::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, int64_t>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [key, session] : sessions_) out.emplace_back(key, session->last_use_millis.load());
+  return out;
+}
+
 size_t SessionRegistry::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();

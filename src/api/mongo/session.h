@@ -104,6 +104,8 @@ class SessionRegistry {
   void AbortAll();
   size_t size() const;
   size_t open_transactions() const;
+  // The sessions known now: {registry key, last use in ms since the epoch}, in key order.
+  std::vector<std::pair<std::string, int64_t>> List() const;
 
  private:
   engine::Engine& engine_;

@@ -182,9 +182,10 @@ Result<PreparedAggregate> Prepare(CommandContext& ctx, const std::string& coll, 
     out.source = std::make_unique<AggregateSource>(pipeline.Build(std::move(input), 0), nullptr);
     return out;
   }
-  if (!collectionless) {
-    // $collStats / $indexStats: documents the command makes (aggregate_out.h).
-    AMALGAM_ASSIGN_OR_RETURN(auto stats_docs, CommandSourceDocuments(ctx, coll, opts.pipeline));
+  {
+    // $collStats / $indexStats / $listSessions / $listLocalSessions: documents the command makes
+    // (aggregate_out.h).
+    AMALGAM_ASSIGN_OR_RETURN(auto stats_docs, CommandSourceDocuments(ctx, coll, collectionless, opts.pipeline));
     if (stats_docs) {
       out.source = std::make_unique<AggregateSource>(
           pipeline.Build(query::MakeVectorStage(std::move(*stats_docs)), 0), nullptr);

@@ -5,6 +5,7 @@
 #include "bson/builder.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
+#include "api/mongo/session.h"
 #include "engine/engine.h"
 #include "query/projection.h"
 
@@ -227,9 +228,50 @@ Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSo
 }  // namespace amalgam::api::mongo
 
 namespace amalgam::api::mongo {
+namespace {
+
+// SHA-256 of the empty string: the uid MongoDB gives sessions when access control is off.
+constexpr uint8_t kNoUserUid[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+                                    0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+                                    0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+
+// $listSessions (on config.system.sessions) and $listLocalSessions (aggregate: 1): the logical
+// sessions of this server, {_id: {id, uid}, lastUse}. Sessions live in this process only, so
+// both list the same ones. Without access control every session belongs to no user: {} and
+// {allUsers: true} list them all, {users: [...]} lists none.
+Result<std::optional<std::vector<bson::Document>>> SessionListing(CommandContext& ctx, const std::string& coll,
+                                                                  bool collectionless, const bson::Element& stage) {
+  if (stage.name == "$listSessions" && (ctx.db != "config" || coll != "system.sessions")) {
+    return Status(ErrorCode::kInvalidNamespace, "$listSessions may only be run against config.system.sessions");
+  }
+  if (stage.name == "$listLocalSessions" && !collectionless) {
+    return Status(ErrorCode::kInvalidNamespace,
+                  "$listLocalSessions must be run against the database with {aggregate: 1}, not a collection");
+  }
+  std::vector<bson::Document> docs;
+  bson::DocView spec = stage.value.AsDocument();
+  if (spec.Get("users").type() == bson::BsonType::kArray) return std::optional<std::vector<bson::Document>>(std::move(docs));
+  for (const auto& [key, last_use] : ctx.service.sessions().List()) {
+    bson::Builder b;
+    b.StartDocument("_id");
+    auto bytes = [](std::string_view v) {
+      return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+    };
+    b.AppendBinary("id", 4, bytes(std::string_view(key).substr(0, 16)));
+    std::string_view uid = std::string_view(key).substr(std::min<size_t>(16, key.size()));
+    b.AppendBinary("uid", 0, uid.empty() ? std::span<const uint8_t>(kNoUserUid) : bytes(uid));
+    b.EndDocument();
+    b.AppendDate("lastUse", last_use);
+    docs.push_back(std::move(b).Finish());
+  }
+  return std::optional<std::vector<bson::Document>>(std::move(docs));
+}
+
+}  // namespace
 
 Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
                                                                            const std::string& coll,
+                                                                           bool collectionless,
                                                                            bson::DocView pipeline) {
   if (pipeline.empty()) return std::optional<std::vector<bson::Document>>();
   bson::Value first = pipeline.begin()->value;
@@ -237,6 +279,10 @@ Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(Comman
     return std::optional<std::vector<bson::Document>>();
   }
   bson::Element stage = *first.AsDocument().begin();
+  if (stage.name == "$listSessions" || stage.name == "$listLocalSessions") {
+    return SessionListing(ctx, coll, collectionless, stage);
+  }
+  if (collectionless) return std::optional<std::vector<bson::Document>>();
   if (stage.name != "$collStats" && stage.name != "$indexStats") return std::optional<std::vector<bson::Document>>();
   std::string host = ctx.service.options().advertised_host + ":" + std::to_string(ctx.service.options().port);
   int64_t now = ctx.service.clock().NowMillis();

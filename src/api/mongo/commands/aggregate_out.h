@@ -39,8 +39,12 @@ Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSo
 // accesses {ops: 0, since}, spec; access counting is not kept yet). $collStats: {ns, host,
 // localTime} plus count {count} and storageStats {count, size, nindexes, ...} when asked.
 // Errors: kNamespaceNotFound for a missing collection with $collStats storageStats/count.
+// Also $listSessions (on config.system.sessions) and $listLocalSessions (with {aggregate: 1}):
+// the server's logical sessions {_id: {id, uid}, lastUse}. Errors: kInvalidNamespace when run
+// elsewhere.
 Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
                                                                            const std::string& coll,
+                                                                           bool collectionless,
                                                                            bson::DocView pipeline);
 
 }  // namespace amalgam::api::mongo
