@@ -209,3 +209,24 @@ def test_index_stats_and_coll_stats(db, shop):
     with pytest.raises(OperationFailure) as e:
         list(db.products.aggregate([{"$match": {}}, {"$indexStats": {}}]))
     assert e.value.code == 40602
+
+
+def test_out_and_merge_refuse_documents_too_large_to_store(db):
+    db.big_src.drop()
+    db.big_src.insert_one({"_id": 1, "s": "x" * (9 << 20)})  # 9 MiB: fine alone
+    doubled = [{"$project": {"a": "$s", "b": "$s"}}]  # 18 MiB: too large to store
+    db.big_out.insert_one({"_id": "kept"})
+    for last in ({"$out": "big_out"}, {"$merge": {"into": "big_out"}}):
+        with pytest.raises(OperationFailure) as err:
+            list(db.big_src.aggregate(doubled + [last]))
+        assert err.value.code == 10334, last
+        assert "too large" in str(err.value)
+    # Nothing half-written: the target keeps what it had.
+    assert list(db.big_out.find()) == [{"_id": "kept"}]
+    # Documents without _id get one, and _id comes first, as insert does.
+    db.small_src.drop()
+    db.small_src.insert_many([{"_id": i, "v": i} for i in range(3)])
+    list(db.small_src.aggregate([{"$project": {"_id": 0, "v": 1}}, {"$out": "small_out"}]))
+    out = list(db.small_out.find())
+    assert sorted(d["v"] for d in out) == [0, 1, 2]
+    assert all(list(d)[0] == "_id" for d in out)

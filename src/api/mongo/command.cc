@@ -1,5 +1,7 @@
 #include "api/mongo/command.h"
 
+#include "bson/validate.h"
+
 #include <cmath>
 
 namespace amalgam::api::mongo {
@@ -122,6 +124,37 @@ Result<int64_t> IntegerArg(const bson::Value& v, std::string_view field) {
     return Status(ErrorCode::kBadValue, "Expected an integer for '" + std::string(field) + "'");
   }
   return static_cast<int64_t>(d);
+}
+
+Result<bson::Document> PrepareForInsert(bson::DocView doc) {
+  if (doc.size() > bson::kMaxUserDocumentSize) {
+    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " + std::to_string(doc.size()) +
+                                                      ", max size: " + std::to_string(bson::kMaxUserDocumentSize));
+  }
+  bson::ValidateOptions opt;
+  opt.max_depth = bson::kMaxStorageDepth + 1;
+  if (auto v = bson::ValidateDocument(doc.bytes(), opt); !v.ok()) {
+    return Status(ErrorCode::kOverflow, "Document exceeds maximum nesting depth of " + std::to_string(bson::kMaxStorageDepth));
+  }
+  bson::Value id = doc.Get("_id");
+  if (!id.missing() && doc.begin()->name == "_id") return bson::Document(doc);
+  bson::Builder b;
+  if (id.missing()) {
+    auto oid = bson::NewObjectId();
+    b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
+  } else {
+    b.AppendValue("_id", id);
+  }
+  for (const bson::Element& e : doc) {
+    if (e.name != "_id") b.AppendValue(e.name, e.value);
+  }
+  bson::Document out = std::move(b).Finish();
+  if (out.bytes().size() > bson::kMaxUserDocumentSize) {
+    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " +
+                                                      std::to_string(out.bytes().size()) + ", max size: " +
+                                                      std::to_string(bson::kMaxUserDocumentSize));
+  }
+  return out;
 }
 
 }  // namespace amalgam::api::mongo

@@ -107,6 +107,11 @@ void RegisterAggregateCommands(CommandRegistry& registry);
 // The collection name of a command whose first field names it ({find: "c"}). Errors:
 // kInvalidNamespace (not a string / empty), naming the command.
 Result<std::string> CollectionArg(const CommandContext& ctx);
+
+// A document as it is stored by insert, $out and $merge: _id first (generated as an ObjectId
+// when absent), checked against the storage limits. Errors: kBSONObjectTooLarge (over 16 MiB),
+// kOverflow (nesting deeper than 100).
+Result<bson::Document> PrepareForInsert(bson::DocView doc);
 // A numeric or boolean option as MongoDB coerces it.
 bool TruthyValue(const bson::Value& v);
 // Arguments every command accepts (session, write/read concern, API version, ...).

@@ -16,23 +16,6 @@ using bson::BsonType;
 
 Status Parse(std::string msg) { return Status(ErrorCode::kFailedToParse, std::move(msg)); }
 
-// The document with an _id first (a new ObjectId when it has none).
-bson::Document WithId(bson::DocView doc) {
-  if (!doc.empty() && doc.begin()->name == "_id") return bson::Document(doc);
-  bson::Builder b;
-  bson::Value id = doc.Get("_id");
-  if (id.missing()) {
-    auto oid = bson::NewObjectId();
-    b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
-  } else {
-    b.AppendValue("_id", id);
-  }
-  for (const bson::Element& e : doc) {
-    if (e.name != "_id") b.AppendValue(e.name, e.value);
-  }
-  return std::move(b).Finish();
-}
-
 Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_view stage, OutTarget* t) {
   if (v.type() == BsonType::kString) {
     t->db = db;
@@ -126,7 +109,7 @@ Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSourc
   while (true) {
     AMALGAM_ASSIGN_OR_RETURN(bool more, source.Next(&doc));
     if (!more) break;
-    bson::Document incoming = WithId(doc.view());
+    AMALGAM_ASSIGN_OR_RETURN(bson::Document incoming, PrepareForInsert(doc.view()));
     bson::Value id = incoming.view().Get("_id");
     Status s = ctx.RunWrite([&](engine::WriteTxn& txn) -> Status {
       AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> existing, txn.Get(*h, id, true));
@@ -184,7 +167,12 @@ Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::Document
       return more.status();
     }
     if (!*more) break;
-    batch.push_back(WithId(doc.view()));
+    Result<bson::Document> prepared = PrepareForInsert(doc.view());
+    if (!prepared.ok()) {
+      cleanup();
+      return prepared.status();
+    }
+    batch.push_back(std::move(prepared).value());
     if (batch.size() >= kBatch) {
       if (Status s = flush(); !s.ok()) {
         cleanup();

@@ -12,39 +12,6 @@
 namespace amalgam::api::mongo {
 namespace {
 
-// The document as stored: _id first (generated as an ObjectId when absent), checked against
-// the storage limits. Errors: kBSONObjectTooLarge, kOverflow (nesting deeper than 100).
-Result<bson::Document> PrepareForInsert(bson::DocView doc) {
-  if (doc.size() > bson::kMaxUserDocumentSize) {
-    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " + std::to_string(doc.size()) +
-                                                      ", max size: " + std::to_string(bson::kMaxUserDocumentSize));
-  }
-  bson::ValidateOptions opt;
-  opt.max_depth = bson::kMaxStorageDepth + 1;
-  if (auto v = bson::ValidateDocument(doc.bytes(), opt); !v.ok()) {
-    return Status(ErrorCode::kOverflow, "Document exceeds maximum nesting depth of " + std::to_string(bson::kMaxStorageDepth));
-  }
-  bson::Value id = doc.Get("_id");
-  if (!id.missing() && doc.begin()->name == "_id") return bson::Document(doc);
-  bson::Builder b;
-  if (id.missing()) {
-    auto oid = bson::NewObjectId();
-    b.AppendObjectId("_id", std::span<const uint8_t, 12>(oid.data(), 12));
-  } else {
-    b.AppendValue("_id", id);
-  }
-  for (const bson::Element& e : doc) {
-    if (e.name != "_id") b.AppendValue(e.name, e.value);
-  }
-  bson::Document out = std::move(b).Finish();
-  if (out.bytes().size() > bson::kMaxUserDocumentSize) {
-    return Status(ErrorCode::kBSONObjectTooLarge, "object to insert too large. size in bytes: " +
-                                                      std::to_string(out.bytes().size()) + ", max size: " +
-                                                      std::to_string(bson::kMaxUserDocumentSize));
-  }
-  return out;
-}
-
 Status Insert(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   AMALGAM_RETURN_IF_ERROR(CheckKnownFields(ctx.cmd, {"documents", "ordered"}));
