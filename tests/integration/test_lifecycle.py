@@ -146,3 +146,21 @@ def test_sigterm_with_open_cursors_exits_0(start_amalgamd):
     next(cursor)  # leaves a server-side cursor open
     assert server.stop() == 0, server.log()
     c.close()
+
+
+def test_sigterm_with_open_connections_on_every_io_thread_exits_0(start_amalgamd):
+    # Connections are spread over the I/O threads (one io_context each); shutdown must tear
+    # down every thread's parked connections, idle or half-way through a message, cleanly.
+    for round_ in range(3):
+        server = start_amalgamd()
+        socks = []
+        for name in ("mongo", "dynamo", "http"):
+            for k in range(4):
+                s = socket.create_connection(("127.0.0.1", server.ports[name]), timeout=5)
+                if k % 2:
+                    s.sendall(b"\x10\x00")  # the start of a message that never completes
+                socks.append(s)
+        time.sleep(0.05 * round_)
+        assert server.stop(signal.SIGTERM) == 0, server.log()
+        for s in socks:
+            s.close()
