@@ -101,6 +101,7 @@ int Run(const amalgam::server::ServerOptions& options, std::vector<std::string> 
   // request runs now).
   mongo.sessions().AbortAll();
   mongo.cursors().CloseAll();
+  dynamo.Stop();  // its background recounts read the engine
   ttl.Stop();
   retention.Stop();
   if (Status status = (*engine)->store().Flush(); !status.ok()) {

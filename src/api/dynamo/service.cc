@@ -247,6 +247,8 @@ DynamoService::DynamoService(engine::Engine& engine, Clock& clock, ServiceOption
 
 DynamoService::~DynamoService() = default;
 
+void DynamoService::Stop() { state_->stats.Stop(); }
+
 void DynamoService::SetAdvertisedAddress(std::string address) {
   state_->options.endpoint_address = std::move(address);
 }

@@ -72,6 +72,10 @@ class DynamoService {
   // Answers one request (see the file comment). Never throws.
   void Handle(const HttpRequestView& request, HttpResponseOut* response);
 
+  // Stops the background work (DescribeTable's recounts). Call once no request runs, before
+  // the engine closes. Idempotent.
+  void Stop();
+
   // The port the listener bound, for DescribeEndpoints. Call before serving.
   void SetAdvertisedAddress(std::string address);
 

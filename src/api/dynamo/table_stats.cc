@@ -8,7 +8,9 @@
 
 namespace amalgam::api::dynamo {
 
-TableStats::~TableStats() {
+TableStats::~TableStats() { Stop(); }
+
+void TableStats::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;

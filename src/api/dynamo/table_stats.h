@@ -49,7 +49,7 @@ class TableStats {
   static constexpr int64_t kMaxRefreshMillis = 6 * 3600 * 1000;
 
   TableStats(engine::Engine& engine, Clock& clock) : engine_(engine), clock_(clock) {}
-  ~TableStats();
+  ~TableStats();  // Stop()s
   TableStats(const TableStats&) = delete;
   TableStats& operator=(const TableStats&) = delete;
 
@@ -58,6 +58,9 @@ class TableStats {
   Result<TableFigures> Get(const engine::HandlePtr& handle,
                            const std::shared_ptr<const TableMeta>& meta);
   void Forget(uint64_t collection_id);
+  // Drops queued recounts and joins the background thread; no recount starts afterwards (Get
+  // then serves the figures it has). Call before the engine closes. Idempotent.
+  void Stop();
 
  private:
   struct Entry {
