@@ -256,3 +256,129 @@ def test_reading_past_retention_is_trimmed_data_access(start_amalgamd):
     # The stream's first retained record has moved past the trimmed one.
     start = starting_seq(streams, arn)
     assert start is not None and int(start) > int(seq)
+
+
+def read_closed(streams, arn, limit=None):
+    """Reads a closed shard from TRIM_HORIZON until GetRecords stops handing out iterators."""
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_of(streams, arn),
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    out = []
+    for _ in range(100):
+        r = streams.get_records(ShardIterator=it, **({"Limit": limit} if limit else {}))
+        out.extend(r["Records"])
+        if "NextShardIterator" not in r:
+            return out
+        it = r["NextShardIterator"]
+    raise AssertionError("a closed shard kept handing out iterators")
+
+
+def put(ddb, table, pk, sk=1):
+    ddb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"N": str(sk)}})
+
+
+def test_disabled_stream_stays_readable_and_reenabling_makes_a_new_one(ddb, streams):
+    arn = make_table(ddb, "Tbl", "NEW_AND_OLD_IMAGES")
+    put(ddb, "Tbl", "a")
+    put(ddb, "Tbl", "b")
+    ddb.update_table(TableName="Tbl", StreamSpecification={"StreamEnabled": False})
+    put(ddb, "Tbl", "c")  # after the disable: in no stream
+    desc = ddb.describe_table(TableName="Tbl")["Table"]
+    assert "StreamSpecification" not in desc and desc["LatestStreamArn"] == arn
+
+    listed = streams.list_streams(TableName="Tbl")["Streams"]
+    assert [s["StreamArn"] for s in listed] == [arn]
+    d = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert d["StreamStatus"] == "DISABLED" and d["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    rng = d["Shards"][0]["SequenceNumberRange"]
+    assert "EndingSequenceNumber" in rng and int(rng["StartingSequenceNumber"]) <= int(rng["EndingSequenceNumber"])
+
+    recs = read_closed(streams, arn, limit=1)
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in recs] == [("INSERT", "a"), ("INSERT", "b")]
+    assert all(int(r["dynamodb"]["SequenceNumber"]) <= int(rng["EndingSequenceNumber"]) for r in recs)
+    assert recs[0]["dynamodb"]["NewImage"]["pk"] == {"S": "a"}
+    # LATEST on a closed shard: nothing, and no next iterator.
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_of(streams, arn),
+                                    ShardIteratorType="LATEST")["ShardIterator"]
+    r = streams.get_records(ShardIterator=it)
+    assert r["Records"] == [] and "NextShardIterator" not in r
+    # An iterator taken while the stream was open ends at the close too.
+    seq = recs[0]["dynamodb"]["SequenceNumber"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_of(streams, arn),
+                                    ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=seq)["ShardIterator"]
+    r = streams.get_records(ShardIterator=it)
+    assert [x["dynamodb"]["Keys"]["pk"]["S"] for x in r["Records"]] == ["b"]
+
+    # Disabling again is refused; re-enabling makes a new stream.
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="Tbl", StreamSpecification={"StreamEnabled": False})
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    new = ddb.update_table(TableName="Tbl", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    new_arn = new["TableDescription"]["LatestStreamArn"]
+    assert new_arn != arn
+    put(ddb, "Tbl", "d")
+    assert sorted(s["StreamArn"] for s in streams.list_streams(TableName="Tbl")["Streams"]) == sorted([arn, new_arn])
+    assert streams.describe_stream(StreamArn=new_arn)["StreamDescription"]["StreamStatus"] == "ENABLED"
+    new_recs, _ = read_all(streams, new_arn)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in new_recs] == ["d"]
+    assert "NewImage" not in new_recs[0]["dynamodb"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_closed(streams, arn)] == ["a", "b"]
+    assert streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
+    # The new stream closing leaves both readable, each with its own records.
+    ddb.update_table(TableName="Tbl", StreamSpecification={"StreamEnabled": False})
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_closed(streams, new_arn)] == ["d"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_closed(streams, arn)] == ["a", "b"]
+
+
+def test_deleted_tables_stream_stays_readable(ddb, streams, server, start_amalgamd):
+    arn = make_table(ddb, "Gone", "OLD_IMAGE")
+    put(ddb, "Gone", "a")
+    ddb.delete_item(TableName="Gone", Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    ddb.delete_table(TableName="Gone")
+    listed = streams.list_streams()["Streams"]
+    assert [(s["StreamArn"], s["TableName"]) for s in listed] == [(arn, "Gone")]
+    d = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert d["StreamStatus"] == "DISABLED" and d["TableName"] == "Gone"
+    assert "EndingSequenceNumber" in d["Shards"][0]["SequenceNumberRange"]
+    recs = read_closed(streams, arn)
+    assert [r["eventName"] for r in recs] == ["INSERT", "REMOVE"]
+    assert recs[1]["dynamodb"]["OldImage"]["pk"] == {"S": "a"}
+    # A new table of the same name has a stream of its own; the old one stays listed.
+    new_arn = make_table(ddb, "Gone", "KEYS_ONLY")
+    assert new_arn != arn
+    put(ddb, "Gone", "b")
+    assert sorted(s["StreamArn"] for s in streams.list_streams(TableName="Gone")["Streams"]) == sorted([arn, new_arn])
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(streams, new_arn)[0]] == ["b"]
+    assert [r["eventName"] for r in read_closed(streams, arn)] == ["INSERT", "REMOVE"]
+
+    # Closed streams survive a restart.
+    server.stop()
+    again = start_amalgamd("--ttl-interval-ms", "100", data_dir=server.data_dir)
+    import boto3
+    streams2 = boto3.client(
+        "dynamodbstreams", endpoint_url=f"http://127.0.0.1:{again.ports['dynamo']}", region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    assert streams2.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
+    assert [r["eventName"] for r in read_closed(streams2, arn)] == ["INSERT", "REMOVE"]
+
+
+def test_closed_stream_goes_when_retention_removes_its_records(start_amalgamd):
+    srv = start_amalgamd("--change-log-retention", "1")
+    ddb = dynamo_client(srv)
+    import boto3
+    streams = boto3.client(
+        "dynamodbstreams", endpoint_url=f"http://127.0.0.1:{srv.ports['dynamo']}", region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    arn = make_table(ddb, "Tbl", "KEYS_ONLY")
+    put(ddb, "Tbl", "a")
+    ddb.delete_table(TableName="Tbl")
+    assert [s["StreamArn"] for s in streams.list_streams()["Streams"]] == [arn]
+    deadline = time.monotonic() + 10
+    while streams.list_streams()["Streams"] and time.monotonic() < deadline:
+        ddb.list_tables()  # something to do while the retention pass runs
+        time.sleep(0.2)
+    assert streams.list_streams()["Streams"] == []
+    with pytest.raises(ClientError) as e:
+        streams.describe_stream(StreamArn=arn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "api/dynamo/model/json.h"
-#include "api/dynamo/streams_ops.h"
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
+
+#include "api/dynamo/model/json.h"
+#include "api/dynamo/streams_closed.h"
+#include "api/dynamo/streams_ops.h"
 
 namespace amalgam::api::dynamo {
 namespace {
@@ -58,16 +60,44 @@ std::string StreamArnOf(const DynamoService::State& state, const TableMeta& meta
   return TableArn(state, meta.name) + "/stream/" + meta.stream_label;
 }
 
-std::string ShardIdOf(const Table& table) {
+// One stream: the current stream of a table (open while enabled) or a closed one
+// (streams_closed.h) that is still readable.
+struct Stream {
+  std::shared_ptr<const TableMeta> meta;  // the table as the stream knows it
+  uint64_t cid = 0;
+  // Closed streams: records have seq < end_seq. Open: 0.
+  uint64_t end_seq = 0;
+  bool open() const { return end_seq == 0; }
+  // The last sequence number the stream can hold (closed streams).
+  uint64_t last_seq() const { return end_seq - 1; }
+};
+
+std::string ShardIdOf(const Stream& stream) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "shardId-%020" PRId64 "-%08" PRIx64, LabelMillis(table.meta->stream_label),
-                table.handle->info->id & 0xffffffffu);
+  std::snprintf(buf, sizeof buf, "shardId-%020" PRId64 "-%08" PRIx64, LabelMillis(stream.meta->stream_label),
+                stream.cid & 0xffffffffu);
   return buf;
 }
 
-// The table of a stream ARN ("arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>"),
-// when it still has that stream.
-Result<Table> OpenStream(OpContext& ctx, std::string_view arn) {
+// The stream of `table` with `label`: the table's current stream while enabled, else a closed
+// one. A table disabled before closed streams were recorded (an older data directory) shows its
+// last stream as closed at the current end of the log, as it read before.
+Result<std::optional<Stream>> FindStream(OpContext& ctx, std::string_view name, std::string_view label) {
+  auto table = ctx.state.tables.Open(ctx.state.engine, name);
+  if (table.ok() && table->meta->stream_label == label && table->meta->stream_enabled) {
+    return std::optional<Stream>(Stream{table->meta, table->handle->info->id, 0});
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<ClosedStream> closed, FindClosedStream(ctx.state.engine, name, label));
+  if (closed) return std::optional<Stream>(Stream{closed->meta, closed->cid, closed->end_seq});
+  if (table.ok() && table->meta->stream_label == label) {
+    return std::optional<Stream>(
+        Stream{table->meta, table->handle->info->id, ctx.state.engine.store().LastVisibleSeq() + 1});
+  }
+  return std::optional<Stream>();
+}
+
+// The stream of an ARN ("arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>").
+Result<Stream> OpenStream(OpContext& ctx, std::string_view arn) {
   size_t t = arn.find(":table/");
   size_t s = arn.find("/stream/");
   if (t == std::string_view::npos || s == std::string_view::npos || s < t) {
@@ -75,16 +105,17 @@ Result<Table> OpenStream(OpContext& ctx, std::string_view arn) {
   }
   std::string_view name = arn.substr(t + 7, s - t - 7);
   std::string_view label = arn.substr(s + 8);
-  auto table = ctx.state.tables.Open(ctx.state.engine, name);
-  if (!table.ok() || table->meta->stream_label != label) return NotFound("Stream: " + std::string(arn) + " not found");
-  return table;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<Stream> stream, FindStream(ctx, name, label));
+  if (!stream) return NotFound("Stream: " + std::string(arn) + " not found");
+  return std::move(*stream);
 }
 
-// Whether `e` belongs to the table's current stream.
-bool InStream(const Table& table, int64_t since_millis, const storage::ChangeEntry& e) {
+// Whether `e` belongs to the stream.
+bool InStream(const Stream& stream, int64_t since_millis, const storage::ChangeEntry& e) {
   const storage::ChangeRecord& r = e.record;
-  if (r.collection_id != table.handle->info->id || r.op == storage::ChangeOp::kCommand) return false;
+  if (r.collection_id != stream.cid || r.op == storage::ChangeOp::kCommand) return false;
   if (e.commit_millis < since_millis) return false;
+  if (!stream.open() && e.seq >= stream.end_seq) return false;
   if (r.op == storage::ChangeOp::kUpdate || r.op == storage::ChangeOp::kReplace) {
     // A write that changes nothing is no event (DynamoDB publishes none).
     if (r.pre_image && r.post_image && r.pre_image->view().bytes_view() == r.post_image->view().bytes_view()) return false;
@@ -112,11 +143,11 @@ std::map<std::tuple<const engine::Engine*, uint64_t, std::string>, FirstSeqMemo>
 // The first sequence number of the stream still in the log, or 0 when it has no record yet.
 // Remembered per stream, so DescribeStream reads the log once from the trim horizon and later
 // only what was written since the last call (not the whole shared log every time).
-Result<uint64_t> FirstSeq(OpContext& ctx, const Table& table) {
+Result<uint64_t> FirstSeq(OpContext& ctx, const Stream& table) {
   engine::Engine& engine = ctx.state.engine;
   uint64_t trimmed = engine.store().ChangeLogTrimmedThrough();
   int64_t since = LabelMillis(table.meta->stream_label);
-  auto key = std::make_tuple(&engine, table.handle->info->id, table.meta->stream_label);
+  auto key = std::make_tuple(&engine, table.cid, table.meta->stream_label);
   FirstSeqMemo memo;
   {
     std::lock_guard<std::mutex> lock(g_first_mu);
@@ -141,7 +172,7 @@ Result<uint64_t> FirstSeq(OpContext& ctx, const Table& table) {
       }
     }
     after = scanned;
-    if (entries.size() < kReadChunk) break;
+    if (entries.size() < kReadChunk || (!table.open() && after >= table.last_seq())) break;
   }
   std::lock_guard<std::mutex> lock(g_first_mu);
   if (g_first_seq.size() > 10000) g_first_seq.clear();  // tables come and go: stay small
@@ -163,7 +194,7 @@ model::Item KeyOf(const TableMeta& meta, const storage::ChangeRecord& r) {
   return key;
 }
 
-void WriteDescription(OpContext& ctx, const Table& table, uint64_t first_seq) {
+void WriteDescription(OpContext& ctx, const Stream& table, uint64_t first_seq) {
   JsonWriter& w = ctx.out;
   const TableMeta& m = *table.meta;
   w.StartObject();
@@ -174,7 +205,7 @@ void WriteDescription(OpContext& ctx, const Table& table, uint64_t first_seq) {
   WriteKey(w, "StreamLabel");
   WriteString(w, m.stream_label);
   WriteKey(w, "StreamStatus");
-  WriteString(w, m.stream_enabled ? "ENABLED" : "DISABLED");
+  WriteString(w, table.open() ? "ENABLED" : "DISABLED");
   WriteKey(w, "StreamViewType");
   WriteString(w, m.stream_view_type);
   WriteKey(w, "CreationRequestDateTime");
@@ -205,11 +236,15 @@ void WriteDescription(OpContext& ctx, const Table& table, uint64_t first_seq) {
   WriteString(w, ShardIdOf(table));
   WriteKey(w, "SequenceNumberRange");
   w.StartObject();
+  // A closed shard ends at the last sequence number it can hold (the one before the catalog
+  // change that closed it); an empty closed shard starts there too.
+  uint64_t start = first_seq != 0 ? first_seq : ctx.state.engine.store().LastVisibleSeq() + 1;
+  if (!table.open()) start = std::min(start, table.last_seq());
   WriteKey(w, "StartingSequenceNumber");
-  WriteString(w, SeqText(first_seq != 0 ? first_seq : ctx.state.engine.store().LastVisibleSeq() + 1));
-  if (!m.stream_enabled) {
+  WriteString(w, SeqText(start));
+  if (!table.open()) {
     WriteKey(w, "EndingSequenceNumber");
-    WriteString(w, SeqText(ctx.state.engine.store().LastVisibleSeq()));
+    WriteString(w, SeqText(table.last_seq()));
   }
   w.EndObject();
   w.EndObject();
@@ -259,14 +294,16 @@ Status ListStreams(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> start, ctx.params.String("ExclusiveStartStreamArn"));
   if (limit && (*limit < 1 || *limit > 100)) return Validation("Limit must be between 1 and 100");
   size_t max = limit ? static_cast<size_t>(*limit) : 100;
-  std::vector<std::pair<std::string, Table>> streams;  // by ARN
+  std::map<std::string, std::shared_ptr<const TableMeta>> streams;  // by ARN
   for (const catalog::CollectionPtr& info : ctx.state.engine.catalog().ListCollections(kDynamoDb)) {
     if (table_name && info->name != *table_name) continue;
     auto table = ctx.state.tables.Open(ctx.state.engine, info->name);
     if (!table.ok() || table->meta->stream_label.empty()) continue;
-    streams.emplace_back(StreamArnOf(ctx.state, *table->meta), *table);
+    streams.emplace(StreamArnOf(ctx.state, *table->meta), table->meta);
   }
-  std::sort(streams.begin(), streams.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Closed streams stay listed until retention removes them (of deleted tables too).
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<ClosedStream> closed, ListClosedStreams(ctx.state.engine, table_name));
+  for (const ClosedStream& c : closed) streams.emplace(StreamArnOf(ctx.state, *c.meta), c.meta);
   JsonWriter& w = ctx.out;
   w.StartObject();
   WriteKey(w, "Streams");
@@ -274,7 +311,7 @@ Status ListStreams(OpContext& ctx) {
   size_t n = 0;
   std::string last;
   bool more = false;
-  for (const auto& [arn, table] : streams) {
+  for (const auto& [arn, meta] : streams) {
     if (start && arn <= *start) continue;
     if (n == max) {
       more = true;
@@ -284,9 +321,9 @@ Status ListStreams(OpContext& ctx) {
     WriteKey(w, "StreamArn");
     WriteString(w, arn);
     WriteKey(w, "TableName");
-    WriteString(w, table.meta->name);
+    WriteString(w, meta->name);
     WriteKey(w, "StreamLabel");
-    WriteString(w, table.meta->stream_label);
+    WriteString(w, meta->stream_label);
     w.EndObject();
     last = arn;
     ++n;
@@ -303,7 +340,7 @@ Status ListStreams(OpContext& ctx) {
 Status DescribeStream(OpContext& ctx) {
   AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string_view> arn, ctx.params.String("StreamArn"));
   if (!arn) return Validation("1 validation error detected: Value null at 'streamArn' failed to satisfy constraint: Member must not be null");
-  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenStream(ctx, *arn));
+  AMALGAM_ASSIGN_OR_RETURN(Stream table, OpenStream(ctx, *arn));
   AMALGAM_ASSIGN_OR_RETURN(uint64_t first, FirstSeq(ctx, table));
   WriteDescription(ctx, table, first);
   return Status::OK();
@@ -317,7 +354,7 @@ Status GetShardIterator(OpContext& ctx) {
   if (!arn || !shard || !type) {
     return Validation("StreamArn, ShardId and ShardIteratorType are required");
   }
-  AMALGAM_ASSIGN_OR_RETURN(Table table, OpenStream(ctx, *arn));
+  AMALGAM_ASSIGN_OR_RETURN(Stream table, OpenStream(ctx, *arn));
   if (*shard != ShardIdOf(table)) return NotFound("Shard: " + std::string(*shard) + " in Stream: " + std::string(*arn));
   uint64_t after = 0;
   bool needs_seq = *type == "AT_SEQUENCE_NUMBER" || *type == "AFTER_SEQUENCE_NUMBER";
@@ -336,7 +373,7 @@ Status GetShardIterator(OpContext& ctx) {
   } else if (*type == "TRIM_HORIZON") {
     after = ctx.state.engine.store().ChangeLogTrimmedThrough();
   } else if (*type == "LATEST") {
-    after = ctx.state.engine.store().LastVisibleSeq();
+    after = table.open() ? ctx.state.engine.store().LastVisibleSeq() : table.last_seq();
   } else {
     return Validation("1 validation error detected: Value '" + std::string(*type) +
                       "' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: "
@@ -363,11 +400,9 @@ Status GetRecords(OpContext& ctx) {
                                                          std::to_string(it.issued / 1000) +
                                                          " while right now the time is " + std::to_string(now / 1000));
   }
-  auto opened = ctx.state.tables.Open(ctx.state.engine, it.table);
-  if (!opened.ok() || opened->meta->stream_label != it.label) {
-    return NotFound("Stream: " + TableArn(ctx.state, it.table) + "/stream/" + it.label + " not found");
-  }
-  const Table& table = *opened;
+  AMALGAM_ASSIGN_OR_RETURN(std::optional<Stream> opened, FindStream(ctx, it.table, it.label));
+  if (!opened) return NotFound("Stream: " + TableArn(ctx.state, it.table) + "/stream/" + it.label + " not found");
+  const Stream& table = *opened;
   const TableMeta& m = *table.meta;
   int64_t since = LabelMillis(m.stream_label);
   bool keys_only = m.stream_view_type == "KEYS_ONLY";
@@ -380,6 +415,7 @@ Status GetRecords(OpContext& ctx) {
   size_t n = 0;
   uint64_t after = it.after;
   for (int chunk = 0; chunk < kMaxChunksPerCall && n < max; ++chunk) {
+    if (!table.open() && after >= table.last_seq()) break;
     uint64_t scanned = after;
     auto entries = ctx.state.engine.ReadChanges(after, kReadChunk, &scanned);
     if (!entries.ok()) {
@@ -407,7 +443,7 @@ Status GetRecords(OpContext& ctx) {
       w.StartObject();
       WriteKey(w, "eventID");
       char id[40];
-      std::snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, table.handle->info->id, e.seq);
+      std::snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64, table.cid, e.seq);
       WriteString(w, id);
       WriteKey(w, "eventName");
       WriteString(w, r.op == storage::ChangeOp::kInsert   ? "INSERT"
@@ -459,11 +495,17 @@ Status GetRecords(OpContext& ctx) {
     }
     if (stopped) break;
     after = std::max(after, scanned);
+    if (!table.open() && after >= table.last_seq()) break;
     if (entries->size() < kReadChunk) break;  // reached the watermark
   }
   w.EndArray();
-  WriteKey(w, "NextShardIterator");
-  WriteString(w, MakeIterator(m, after, now));
+  if (!table.open()) after = std::min(after, table.last_seq());
+  // A closed shard read to its end has no next iterator (DynamoDB: the shard is closed and
+  // holds nothing more).
+  if (table.open() || after < table.last_seq()) {
+    WriteKey(w, "NextShardIterator");
+    WriteString(w, MakeIterator(m, after, now));
+  }
   w.EndObject();
   return Status::OK();
 }

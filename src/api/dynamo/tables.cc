@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/dynamo/service_internal.h"
+#include "api/dynamo/streams_closed.h"
 #include "api/dynamo/table_describe.h"
 #include "api/dynamo/vector.h"
 #include "bson/builder.h"
@@ -305,7 +306,10 @@ Status ApplyStreamSpec(const JsonValue& json, bool updating, double now, TableMe
     }
     meta->stream_enabled = true;
     meta->stream_view_type = std::string(*view);
-    meta->stream_label = StreamLabel(now);
+    // A stream re-enabled within the millisecond it was disabled still gets a label of its own.
+    std::string label = StreamLabel(now);
+    if (label == meta->stream_label) label = StreamLabel(now + 0.0015);
+    meta->stream_label = std::move(label);
   } else {
     if (view) return Validation("StreamSpecification: StreamViewType must not be specified when StreamEnabled is false");
     if (updating && !meta->stream_enabled) {
@@ -569,7 +573,14 @@ Status DeleteTable(OpContext& ctx) {
   WriteKey(ctx.out, "TableDescription");
   AMALGAM_RETURN_IF_ERROR(WriteTableDescription(ctx, table, "DELETING", /*count=*/true));
   ctx.out.EndObject();
+  uint64_t before_drop = ctx.state.engine.store().LastVisibleSeq();
   AMALGAM_RETURN_IF_ERROR(ctx.state.engine.DropCollection(kDynamoDb, *name));
+  // The table's stream stays readable (DISABLED) until retention removes its records.
+  if (table.meta->stream_enabled) {
+    AMALGAM_ASSIGN_OR_RETURN(uint64_t end, CatalogEntrySeq(ctx.state.engine, table.handle->info->id, before_drop));
+    AMALGAM_RETURN_IF_ERROR(
+        RecordClosedStream(ctx.state.engine, *table.meta, table.handle->info->id, end, ctx.state.clock.NowMillis()));
+  }
   ctx.state.tables.Forget(table.handle->info->id);
   ctx.state.scan_splits.Forget(table.handle->info->id);
   ctx.state.stats.Forget(table.handle->info->id);
@@ -795,7 +806,15 @@ Status UpdateTable(OpContext& ctx) {
   catalog::CollectionPtr info = engine.catalog().Find(kDynamoDb, meta.name);
   if (info == nullptr) return Status(ErrorCode::kNamespaceNotFound, "Requested resource not found");
   bson::Document options = CollectionOptions(meta, info->options.view());
+  uint64_t before_change = engine.store().LastVisibleSeq();
   AMALGAM_RETURN_IF_ERROR(engine.catalog().SetOptions(kDynamoDb, meta.name, options.view()).status());
+  // Disabling a stream closes it; it stays readable (DISABLED) until retention removes its
+  // records. Re-enabling later makes a new stream with a new label.
+  const TableMeta& was = *table.meta;
+  if (was.stream_enabled && (!meta.stream_enabled || meta.stream_label != was.stream_label)) {
+    AMALGAM_ASSIGN_OR_RETURN(uint64_t end, CatalogEntrySeq(engine, info->id, before_change));
+    AMALGAM_RETURN_IF_ERROR(RecordClosedStream(engine, was, info->id, end, ctx.state.clock.NowMillis()));
+  }
   AMALGAM_ASSIGN_OR_RETURN(table, ctx.state.tables.Open(engine, meta.name));
   ctx.out.StartObject();
   WriteKey(ctx.out, "TableDescription");
