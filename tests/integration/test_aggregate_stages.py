@@ -183,9 +183,16 @@ def test_merge_modes(db, shop):
     assert got[0] == {"_id": 0, "keep": True, "price": products[0]["price"]}
     assert got[1] == {"_id": 1, "keep": True, "price": products[1]["price"]}
     assert got[2] == {"_id": 2, "price": products[2]["price"]}
-    db.products.aggregate([{"$match": {"_id": {"$lt": 5}}}, {"$project": {"sku": 1}},
-                           {"$merge": {"into": "target", "whenMatched": "keepExisting", "whenNotMatched": "discard"}}])
+    with pytest.raises(OperationFailure) as e:  # MongoDB refuses this pair of modes
+        db.products.aggregate([{"$match": {"_id": {"$lt": 5}}}, {"$project": {"sku": 1}},
+                               {"$merge": {"into": "target", "whenMatched": "keepExisting", "whenNotMatched": "discard"}}])
+    assert e.value.code == 51181
     assert db.target.count_documents({}) == 3
+    db.products.aggregate([{"$match": {"_id": {"$lt": 5}}}, {"$project": {"sku": 1}},
+                           {"$merge": {"into": "target", "whenMatched": "keepExisting", "whenNotMatched": "insert"}}])
+    assert db.target.find_one({"_id": 0}) == {"_id": 0, "keep": True, "price": products[0]["price"]}
+    assert db.target.find_one({"_id": 4}) == {"_id": 4, "sku": products[4]["sku"]}
+    assert db.target.count_documents({}) == 5
     db.products.aggregate([{"$match": {"_id": 0}}, {"$project": {"sku": 1}},
                            {"$merge": {"into": "target", "whenMatched": "replace"}}])
     assert db.target.find_one({"_id": 0}) == {"_id": 0, "sku": products[0]["sku"]}

@@ -143,24 +143,27 @@ class AggregateSource final : public engine::DocumentSource {
 
 // $lookup/$unionWith read the other collections of the command's database through the same
 // access path as find (so an equality $lookup uses the foreign field's index), each Open on a fresh
-// snapshot of the engine. Inside a transaction they read committed data, not the transaction's
-// own writes (the cursor may outlive the transaction).
+// snapshot of the engine, or, inside a transaction, through the transaction (its snapshot and its
+// own writes, like the outer read). A transaction's cursors close when it ends
+// (SessionRegistry::CloseTxnCursors), so `txn` outlives every read made through it.
 class EngineCollections final : public query::CollectionSource {
  public:
-  EngineCollections(engine::Engine& engine, std::string db) : engine_(engine), db_(std::move(db)) {}
+  EngineCollections(engine::Engine& engine, std::string db, engine::WriteTxn* txn)
+      : engine_(engine), db_(std::move(db)), txn_(txn) {}
   Result<std::unique_ptr<query::Stage>> Open(std::string_view coll,
                                              bson::DocView filter) const override {
     engine::HandlePtr h = engine_.Find(db_, std::string(coll));
     if (!h) return query::MakeVectorStage({});
     FindOptions o;
     o.filter = bson::Document(filter);
-    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(engine_, h, o, bson::DocView()));
+    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(engine_, h, o, bson::DocView(), txn_));
     return query::MakeSourceStage(std::move(q.source));
   }
 
  private:
   engine::Engine& engine_;
   std::string db_;
+  engine::WriteTxn* txn_;  // null outside a transaction
 };
 
 struct PreparedAggregate {
@@ -335,14 +338,14 @@ Status Aggregate(CommandContext& ctx, bson::Builder& r) {
   pctx.variables = opts.let;
   pctx.allow_disk_use = opts.allow_disk_use;
   pctx.collectionless = collectionless;
-  pctx.collections = std::make_shared<EngineCollections>(ctx.engine, ctx.db);
+  pctx.collections = std::make_shared<EngineCollections>(ctx.engine, ctx.db, ctx.in_transaction ? ctx.txn : nullptr);
   AMALGAM_ASSIGN_OR_RETURN(query::Pipeline pipeline, query::Pipeline::Compile(stages, pctx));
   std::string ns = collectionless ? ctx.db + ".$cmd.aggregate" : ctx.db + "." + coll;
   AMALGAM_ASSIGN_OR_RETURN(PreparedAggregate prepared,
                            Prepare(ctx, coll, collectionless, opts, pipeline));
   if (opts.explain) return Explain(ctx, ns, opts, prepared, r);
   if (has_out) {
-    AMALGAM_RETURN_IF_ERROR(WriteOut(ctx, out_target, *prepared.source));
+    AMALGAM_RETURN_IF_ERROR(WriteOut(ctx, out_target, *prepared.source, pipeline.variables()));
     r.StartDocument("cursor")
         .AppendInt64("id", 0)
         .AppendString("ns", ns)

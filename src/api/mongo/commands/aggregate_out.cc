@@ -1,5 +1,6 @@
 #include "api/mongo/commands/aggregate_out.h"
 
+#include <algorithm>
 #include <random>
 
 #include "bson/builder.h"
@@ -7,7 +8,13 @@
 #include "api/mongo/service.h"
 #include "api/mongo/session.h"
 #include "engine/engine.h"
+#include "engine/write_txn.h"
+#include "query/executor.h"
+#include "query/expression.h"
+#include "query/matcher.h"
+#include "query/plan.h"
 #include "query/projection.h"
+#include "query/update.h"
 
 namespace amalgam::api::mongo {
 namespace {
@@ -40,53 +47,102 @@ Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_v
   return Status::OK();
 }
 
+std::string TypeName(const bson::Value& v) { return std::string(bson::TypeAlias(v.type())); }
+
+Status ParseMergeOn(const bson::Value& v, OutTarget* t) {
+  t->on.clear();
+  t->on_given = true;
+  if (v.type() == BsonType::kString) {
+    t->on.emplace_back(v.AsString());
+  } else if (v.type() == BsonType::kArray) {
+    for (const bson::Element& f : v.AsDocument()) {
+      if (f.value.type() != BsonType::kString) {
+        return query::MongoCodedError(51134, "$merge 'on' array elements must be strings, but found " + TypeName(f.value));
+      }
+      t->on.emplace_back(f.value.AsString());
+    }
+  } else {
+    return query::MongoCodedError(51186, "$merge 'on' field  must be either a string or an array of strings, but found " +
+                                             TypeName(v));
+  }
+  if (t->on.empty()) return query::MongoCodedError(51187, "If explicitly specifying $merge 'on', must include at least one field");
+  for (size_t i = 0; i < t->on.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (t->on[i] == t->on[j]) {
+        return Status(ErrorCode::kBadValue, "Found a duplicate field '" + t->on[i] + "' in $merge 'on'");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// The whenMatched/whenNotMatched pairs MongoDB runs (the others are refused with 51181).
+bool SupportedMergeModes(std::string_view matched, std::string_view not_matched) {
+  if (matched == "replace" || matched == "merge" || matched == "pipeline") return true;
+  return not_matched == "insert";  // keepExisting and fail only insert what does not match
+}
+
 Status ParseMerge(const bson::Value& v, const std::string& db, OutTarget* t) {
   t->merge = true;
   if (v.type() != BsonType::kDocument) return ParseNamespace(v, db, "$merge", t);
   bool have_into = false;
+  bool have_let = false;
   for (const bson::Element& e : v.AsDocument()) {
     if (e.name == "into") {
       AMALGAM_RETURN_IF_ERROR(ParseNamespace(e.value, db, "$merge", t));
       have_into = true;
     } else if (e.name == "on") {
-      t->on.clear();
-      if (e.value.type() == BsonType::kString) {
-        t->on.emplace_back(e.value.AsString());
-      } else if (e.value.type() == BsonType::kArray) {
-        for (const bson::Element& f : e.value.AsDocument()) {
-          if (f.value.type() != BsonType::kString) return Parse("BSON field '$merge.on' must be a string or an array of strings");
-          t->on.emplace_back(f.value.AsString());
-        }
-      } else {
-        return Parse("BSON field '$merge.on' must be a string or an array of strings");
-      }
-      if (t->on.size() != 1 || t->on[0] != "_id") {
-        return Status(ErrorCode::kNotImplemented, "$merge 'on' fields other than _id are not supported yet");
-      }
+      AMALGAM_RETURN_IF_ERROR(ParseMergeOn(e.value, t));
     } else if (e.name == "whenMatched") {
       if (e.value.type() == BsonType::kArray) {
-        return Status(ErrorCode::kNotImplemented, "$merge whenMatched with a pipeline is not supported yet");
+        t->when_matched = "pipeline";
+        t->pipeline = bson::Document(e.value.AsDocument());
+        continue;
       }
-      if (e.value.type() != BsonType::kString) return Parse("BSON field '$merge.whenMatched' must be a string");
+      if (e.value.type() != BsonType::kString) {
+        return query::MongoCodedError(51191, "$merge 'whenMatched' field  must be either a string or an array, but found " +
+                                                 TypeName(e.value));
+      }
       std::string_view m = e.value.AsString();
       if (m != "replace" && m != "keepExisting" && m != "merge" && m != "fail") {
         return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenMatched' is not a valid value.");
       }
       t->when_matched = std::string(m);
     } else if (e.name == "whenNotMatched") {
-      if (e.value.type() != BsonType::kString) return Parse("BSON field '$merge.whenNotMatched' must be a string");
+      if (e.value.type() != BsonType::kString) return WrongTypeError("$merge", "whenNotMatched", e.value, "string");
       std::string_view m = e.value.AsString();
       if (m != "insert" && m != "discard" && m != "fail") {
         return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenNotMatched' is not a valid value.");
       }
       t->when_not_matched = std::string(m);
     } else if (e.name == "let") {
-      continue;  // variables only matter to the pipeline form of whenMatched
+      if (e.value.type() != BsonType::kDocument) return WrongTypeError("$merge", "let", e.value, "object");
+      t->let = bson::Document(e.value.AsDocument());
+      have_let = true;
     } else {
       return Status(ErrorCode::kUnknownField, "BSON field '$merge." + std::string(e.name) + "' is an unknown field.");
     }
   }
   if (!have_into) return Status(ErrorCode::kMissingRequiredField, "BSON field '$merge.into' is missing but a required field");
+  if (!SupportedMergeModes(t->when_matched, t->when_not_matched)) {
+    return query::MongoCodedError(51181, "Combination of $merge modes 'whenMatched: " + t->when_matched +
+                                             "' and 'whenNotMatched: " + t->when_not_matched + "' is not supported");
+  }
+  if (t->when_matched != "pipeline") {
+    if (have_let) {
+      return query::MongoCodedError(51199, "Cannot use 'let' variables with 'whenMatched: " + t->when_matched + "' mode");
+    }
+    return Status::OK();
+  }
+  if (!have_let) {
+    bson::Builder b;
+    b.AppendString("new", "$$ROOT");
+    t->let = std::move(b).Finish();
+  }
+  bson::Value new_var = t->let.view().Get("new");
+  if (!new_var.missing() && (new_var.type() != BsonType::kString || new_var.AsString() != "$$ROOT")) {
+    return query::MongoCodedError(51273, "'let' may not define a value for the reserved 'new' variable other than '$$ROOT'");
+  }
   return Status::OK();
 }
 
@@ -103,16 +159,190 @@ bson::Document Merged(bson::DocView base, bson::DocView update) {
   return std::move(b).Finish();
 }
 
-Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
+// The value at dotted `path` of `doc`, through subdocuments only (missing through an array).
+bson::Value ValueAtPath(bson::DocView doc, std::string_view path) {
+  bson::Value v;
+  while (true) {
+    size_t dot = path.find('.');
+    v = doc.Get(path.substr(0, dot));
+    if (dot == std::string_view::npos) return v;
+    if (v.type() != BsonType::kDocument) return bson::Value();
+    doc = v.AsDocument();
+    path = path.substr(dot + 1);
+  }
+}
+
+bool SameFieldSet(const std::vector<std::string>& on, const catalog::IndexSpec& index) {
+  if (index.fields.size() != on.size()) return false;
+  for (const catalog::IndexField& f : index.fields) {
+    if (std::find(on.begin(), on.end(), f.path.dotted()) == on.end()) return false;
+  }
+  return true;
+}
+
+// MongoDB's check that the `on` fields identify at most one target document: a unique,
+// non-partial index on exactly those fields (the _id index for ["_id"]); only _id for a target
+// that does not exist yet.
+Status CheckMergeOnIndex(CommandContext& ctx, const OutTarget& t) {
+  bool id_only = t.on.size() == 1 && t.on[0] == "_id";
+  if (!t.on_given || id_only) return Status::OK();
+  engine::HandlePtr h = ctx.engine.Find(t.db, t.coll);
+  if (h) {
+    for (const catalog::IndexSpec& index : h->info->indexes) {
+      if (index.unique && !index.partial_filter && index.state == catalog::IndexSpec::State::kReady &&
+          SameFieldSet(t.on, index)) {
+        return Status::OK();
+      }
+    }
+  }
+  return query::MongoCodedError(51183, "Cannot find index to verify that join fields will be unique");
+}
+
+// Adds MongoDB's $merge context to a write error.
+Status MergeWriteError(const Status& s, bool matched_fail) {
+  std::string prefix;
+  if (s.code() == ErrorCode::kDuplicateKey) {
+    prefix = matched_fail ? "$merge with whenMatched: fail found an existing document with the same values for the 'on' fields"
+                          : "$merge failed due to a DuplicateKey error";
+  } else if (s.code() == ErrorCode::kImmutableField) {
+    prefix = "$merge failed to update the matching document, did you attempt to modify the _id or the shard key?";
+  } else {
+    return s;
+  }
+  Status out(s.code(), prefix + " :: caused by :: " + std::string(s.message()));
+  return s.details().empty() ? out : out.WithDetails(std::string(s.details()));
+}
+
+// The target document whose `on` fields equal those of `key` ({<path>: {$eq: v}, ...}), read and
+// locked in `txn`; nullopt when there is none.
+Result<std::optional<bson::Document>> FindMergeTarget(engine::WriteTxn& txn, const engine::HandlePtr& h,
+                                                      bson::DocView key) {
+  query::MatchContext mctx;
+  AMALGAM_ASSIGN_OR_RETURN(query::Matcher m, query::Matcher::Compile(key, mctx));
+  auto matcher = std::make_shared<const query::Matcher>(std::move(m));
+  query::PlanRequest req;
+  req.coll = h.get();
+  req.filter = key;
+  AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
+  query::ReadSource src;
+  src.txn = &txn;
+  query::ExecStats stats;
+  std::unique_ptr<query::Stage> stage = query::MakeAccessStage(src, h, plan, matcher, &stats);
+  query::Row row;
+  while (true) {
+    AMALGAM_ASSIGN_OR_RETURN(bool more, stage->Next(&row));
+    if (!more) return std::optional<bson::Document>();
+    AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, txn.GetByEncodedId(*h, row.encoded_id, true));
+    if (!doc) continue;
+    AMALGAM_ASSIGN_OR_RETURN(bool still, matcher->Evaluate(doc->view(), nullptr));
+    if (still) return doc;
+  }
+}
+
+// whenMatched as a pipeline: $merge's let expressions, evaluated against each result document.
+struct MergePipeline {
+  bson::DocView outer;  // the aggregate's variables (let values, NOW)
+  std::vector<std::pair<std::string, std::unique_ptr<query::Expression>>> let;
+
+  static Result<MergePipeline> Prepare(const OutTarget& t, bson::DocView outer) {
+    MergePipeline p;
+    p.outer = outer;
+    query::ExprParseContext pc;
+    pc.variables = outer;
+    for (const bson::Element& e : t.let.view()) {
+      AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<query::Expression> expr, query::Expression::Parse(e.value, pc));
+      p.let.emplace_back(std::string(e.name), std::move(expr));
+    }
+    // Compiled once up front with placeholder values, so that a bad stage or an unknown
+    // variable fails before anything is written.
+    bson::Builder b;
+    for (const bson::Element& e : outer) b.AppendValue(e.name, e.value);
+    for (const auto& [name, expr] : p.let) {
+      if (outer.Get(name).missing()) b.AppendNull(name);
+    }
+    bson::Document placeholders = std::move(b).Finish();
+    query::UpdateOptions opts;
+    opts.variables = placeholders.view();
+    AMALGAM_RETURN_IF_ERROR(query::Update::CompilePipeline(t.pipeline.view(), opts).status());
+    return p;
+  }
+
+  // The update for one result document: the pipeline with its let values bound.
+  Result<query::Update> For(const OutTarget& t, bson::DocView result) const {
+    std::vector<query::ExprValue> values;
+    query::ExprEvalContext ec;
+    ec.root = result;
+    for (const auto& [name, expr] : let) {
+      AMALGAM_ASSIGN_OR_RETURN(query::ExprValue v, expr->Evaluate(ec));
+      values.push_back(std::move(v));
+    }
+    bson::Builder b;
+    for (const bson::Element& e : outer) {
+      bool shadowed = false;
+      for (const auto& l : let) shadowed = shadowed || l.first == e.name;
+      if (!shadowed) b.AppendValue(e.name, e.value);
+    }
+    for (size_t i = 0; i < let.size(); ++i) {
+      if (values[i].missing()) {
+        b.AppendNull(let[i].first);  // $$REMOVE and missing fields bind as null
+      } else {
+        b.AppendValue(let[i].first, values[i].value());
+      }
+    }
+    bson::Document vars = std::move(b).Finish();
+    query::UpdateOptions opts;
+    opts.variables = vars.view();  // copied by Compile
+    return query::Update::CompilePipeline(t.pipeline.view(), opts);
+  }
+};
+
+Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source, bson::DocView variables) {
+  AMALGAM_RETURN_IF_ERROR(CheckMergeOnIndex(ctx, t));
+  std::optional<MergePipeline> pipeline;
+  if (t.when_matched == "pipeline") {
+    AMALGAM_ASSIGN_OR_RETURN(MergePipeline p, MergePipeline::Prepare(t, variables));
+    pipeline = std::move(p);
+  }
+  bool by_id = t.on.size() == 1 && t.on[0] == "_id";
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(t.db, t.coll));
   bson::Document doc;
   while (true) {
     AMALGAM_ASSIGN_OR_RETURN(bool more, source.Next(&doc));
     if (!more) break;
+    bool had_id = !doc.view().Get("_id").missing();
+    // _id is generated for a result without one (as MongoDB does when `on` includes _id; for
+    // other `on` fields the generated _id only matters when the document is inserted).
     AMALGAM_ASSIGN_OR_RETURN(bson::Document incoming, PrepareForInsert(doc.view()));
-    bson::Value id = incoming.view().Get("_id");
+    bson::Document key;  // {<on field>: {$eq: value}, ...} when not matching by _id alone
+    if (!by_id) {
+      bson::Builder kb;
+      for (const std::string& f : t.on) {
+        bson::Value v = ValueAtPath(incoming.view(), f);
+        if (v.type() == BsonType::kArray) {
+          return query::MongoCodedError(51185, "$merge write error: 'on' field '" + f + "' is an array");
+        }
+        if (v.missing() || v.type() == BsonType::kNull || v.type() == BsonType::kUndefined) {
+          return query::MongoCodedError(51132, "$merge write error: 'on' field '" + f +
+                                                   "' cannot be missing, null, undefined or an array");
+        }
+        kb.StartDocument(f).AppendValue("$eq", v).EndDocument();
+      }
+      key = std::move(kb).Finish();
+    }
+    std::optional<query::Update> update;
+    if (pipeline) {
+      AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, doc.view()));
+      update = std::move(u);
+    }
+    bool matched_fail = false;
     Status s = ctx.RunWrite([&](engine::WriteTxn& txn) -> Status {
-      AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> existing, txn.Get(*h, id, true));
+      matched_fail = false;
+      std::optional<bson::Document> existing;
+      if (by_id) {
+        AMALGAM_ASSIGN_OR_RETURN(existing, txn.Get(*h, incoming.view().Get("_id"), true));
+      } else {
+        AMALGAM_ASSIGN_OR_RETURN(existing, FindMergeTarget(txn, h, key.view()));
+      }
       if (!existing) {
         if (t.when_not_matched == "discard") return Status::OK();
         if (t.when_not_matched == "fail") {
@@ -124,24 +354,50 @@ Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSourc
       }
       if (t.when_matched == "keepExisting") return Status::OK();
       if (t.when_matched == "fail") {
-        return Status(ErrorCode::kDuplicateKey, "$merge failed: a document with _id " +
-                                                    std::string("already exists in ") + t.db + "." + t.coll);
+        matched_fail = true;
+        return txn.Insert(*h, incoming.view());  // the duplicate key error MongoDB reports
       }
-      bson::Document after = t.when_matched == "replace" ? bson::Document(incoming.view())
-                                                          : Merged(existing->view(), incoming.view());
+      query::ApplyContext actx;
+      actx.now_millis = ctx.service.clock().NowMillis();
+      if (update) {
+        query::UpdateResultInfo info;
+        AMALGAM_ASSIGN_OR_RETURN(bson::Document after, update->Apply(existing->view(), actx, &info));
+        if (!info.modified) return Status::OK();
+        return txn.Update(*h, existing->view(), after.view(), storage::ChangeOp::kUpdate, std::move(info.description));
+      }
+      if (by_id) {
+        bson::Document after = t.when_matched == "replace" ? bson::Document(incoming.view())
+                                                            : Merged(existing->view(), incoming.view());
+        return txn.Update(*h, existing->view(), after.view(),
+                          t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
+      }
+      // Matched on other fields: the result replaces or is merged into the target document,
+      // whose _id stays (a result _id that differs is kImmutableField, as in MongoDB's update).
+      bson::DocView result = had_id ? incoming.view() : doc.view();
+      query::UpdateOptions uopts;
+      bson::Document spec;
+      if (t.when_matched == "replace") {
+        spec = bson::Document(result);
+      } else {
+        bson::Builder sb;
+        sb.AppendDocument("$set", result);
+        spec = std::move(sb).Finish();
+      }
+      AMALGAM_ASSIGN_OR_RETURN(query::Update u, query::Update::Compile(spec.view(), uopts));
+      query::UpdateResultInfo info;
+      AMALGAM_ASSIGN_OR_RETURN(bson::Document after, u.Apply(existing->view(), actx, &info));
+      if (!info.modified) return Status::OK();
+      bool replace = t.when_matched == "replace";
       return txn.Update(*h, existing->view(), after.view(),
-                        t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
+                        replace ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate,
+                        replace ? std::nullopt : std::optional<bson::Document>(std::move(info.description)));
     });
-    AMALGAM_RETURN_IF_ERROR(s);
+    if (!s.ok()) return MergeWriteError(s, matched_fail);
   }
   return Status::OK();
 }
 
 Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
-  if (ctx.txn != nullptr && ctx.in_transaction) {
-    return Status(ErrorCode::kOperationNotSupportedInTransaction,
-                  "$out cannot be used in a transaction");
-  }
   std::mt19937_64 rng(std::random_device{}());
   std::string temp = "tmp.agg_out." + std::to_string(rng() % 1000000000);
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp, bson::DocView()));
@@ -209,8 +465,12 @@ Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTar
   return false;
 }
 
-Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source) {
-  return target.merge ? WriteMerge(ctx, target, source) : WriteOutReplace(ctx, target, source);
+Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source, bson::DocView variables) {
+  if (ctx.in_transaction) {
+    return Status(ErrorCode::kOperationNotSupportedInTransaction,
+                  std::string(target.merge ? "$merge" : "$out") + " cannot be used in a transaction");
+  }
+  return target.merge ? WriteMerge(ctx, target, source, variables) : WriteOutReplace(ctx, target, source);
 }
 
 }  // namespace amalgam::api::mongo

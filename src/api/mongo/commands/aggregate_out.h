@@ -18,21 +18,33 @@ struct OutTarget {
   bool merge = false;  // $merge (else $out)
   std::string db, coll;
   std::vector<std::string> on = {"_id"};  // $merge: the fields that identify a target document
-  std::string when_matched = "merge";     // replace | keepExisting | merge | fail
+  bool on_given = false;                  // `on` was in the spec (then a unique index must back it)
+  std::string when_matched = "merge";     // replace | keepExisting | merge | fail | pipeline
   std::string when_not_matched = "insert";  // insert | discard | fail
+  bson::Document pipeline;  // whenMatched as a pipeline: the stages (a BSON array's bytes)
+  bson::Document let;       // $merge's let ({new: "$$ROOT"} when omitted with a pipeline)
 };
 
 // If the last stage of `pipeline` (an array of stage documents) is $out or $merge, parses it into
-// *target and returns true. Errors: kFailedToParse / MongoDB location codes for malformed specs;
-// kNotImplemented for $merge's pipeline form of whenMatched and for `on` fields other than _id.
+// *target and returns true. Errors (MongoDB's codes): kFailedToParse, kUnknownField,
+// kMissingRequiredField, kBadValue (an unknown mode, a field repeated in `on`), 51186/51134/51187
+// (`on` not a string or a non-empty array of strings), 51191 (whenMatched not a string or an
+// array), 51181 (an unsupported whenMatched/whenNotMatched pair), 51199 (`let` without a
+// pipeline), 51273 (`let` redefining `new`), kTypeMismatch (`let` not an object).
 Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTarget* target);
 
 // Drains `source` and writes every document to the target. $out replaces the target collection
 // atomically (a temporary collection renamed over it; the target's secondary indexes are not
-// carried over yet); $merge inserts / replaces / merges document by document. Errors: the
-// source's, the engine's (kDuplicateKey for duplicate _ids in $out or whenMatched: fail), 13113
-// for whenNotMatched: fail.
-Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source);
+// carried over yet); $merge inserts / replaces / merges / runs the whenMatched pipeline (an
+// update pipeline, query/update.h, with `variables` -- the aggregate's let values and NOW -- and
+// $merge's let evaluated against each result document) document by document, finding the
+// target document by its `on` fields. Errors: kOperationNotSupportedInTransaction in a
+// transaction; 51183 when `on` names fields no unique index covers (only _id for a target that
+// does not exist); 51132/51185 for a result whose `on` field is missing, null or an array; the
+// source's; the engine's (kDuplicateKey, with MongoDB's $merge context); kImmutableField when a
+// match would change the target's _id; 13113 for whenNotMatched: fail.
+Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source,
+                bson::DocView variables = bson::DocView());
 
 // $collStats / $indexStats as the first stage: their documents for collection `coll` (nullopt
 // when the first stage is neither). $indexStats: one document per index (name, key, host,
