@@ -331,7 +331,10 @@ Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSourc
     }
     std::optional<query::Update> update;
     if (pipeline) {
-      AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, doc.view()));
+      // $$ROOT of the let expressions: the result as written (with the _id generated for it
+      // when `on` includes _id, as MongoDB generates it before resolving the variables).
+      bool on_id = std::find(t.on.begin(), t.on.end(), "_id") != t.on.end();
+      AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, on_id ? incoming.view() : doc.view()));
       update = std::move(u);
     }
     bool matched_fail = false;
