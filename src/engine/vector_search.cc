@@ -175,7 +175,15 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
     AMALGAM_RETURN_IF_ERROR(it->status());
     SortAndTrim(&out, q.limit);
   } else {
-    std::vector<std::string> candidates;
+    // Graph hits not changed since `applied` (not pending), with their vectors as the graph
+    // holds them (full precision only: a quantized graph reads them from the documents).
+    struct Candidate {
+      std::string id;
+      std::vector<float> vector;  // empty: score from the document
+    };
+    std::vector<Candidate> candidates;
+    index::HnswIndex& graph = *ix->graphs[field];
+    const bool graph_vectors = graph.options().quantization == index::VectorQuantization::kNone;
     {
       std::shared_lock<std::shared_mutex> lock(ix->labels_mu);
       std::optional<LabelFilter> pred;
@@ -184,6 +192,9 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
       so.k = q.limit + pending.size();
       so.ef = std::max(q.num_candidates, so.k);
       so.exact = q.exact;
+      // A quantized graph re-scores (and ENN reads) full precision from the documents.
+      DocumentVectorSource source(store_, snapshot.get(), *ix, f);
+      so.source = &source;
       std::vector<uint64_t> allow;
       if (q.filter) {
         pred.emplace(*ix, *q.filter);
@@ -197,26 +208,44 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
       }
       std::vector<index::VectorHit> hits;
       index::SearchInfo si;
-      AMALGAM_RETURN_IF_ERROR(ix->graphs[field]->Search(q.vector.data(), so, &hits, &si));
+      AMALGAM_RETURN_IF_ERROR(graph.Search(q.vector.data(), so, &hits, &si));
       stats->plan = si.plan;
       stats->graph_hits = hits.size();
+      candidates.reserve(hits.size() + pending.size());
       for (const index::VectorHit& h : hits) {
         auto e = ix->entries.find(h.label);
         if (e == ix->entries.end() || pending.count(e->second.id)) continue;
-        candidates.push_back(e->second.id);
+        Candidate c{e->second.id, {}};
+        if (graph_vectors) {
+          c.vector.resize(f.dims);
+          if (!graph.GetVector(h.label, c.vector.data())) c.vector.clear();
+        }
+        candidates.push_back(std::move(c));
       }
     }
-    candidates.insert(candidates.end(), pending.begin(), pending.end());
-    // Every candidate is re-read at the snapshot and scored exactly: the graph may already hold
-    // changes newer than the snapshot, and pending documents are not in it yet.
-    for (std::string& id : candidates) {
+    // The graph may already hold changes committed after the snapshot (the maintenance thread
+    // applies them while we search): then its vectors and filter values are not the snapshot's,
+    // and every candidate is scored from its document as read at the snapshot. The graph only
+    // applies changes up to the store's visibility watermark, so if the watermark, read after
+    // the search, is still the snapshot's, every change in the graph is in the snapshot, and a
+    // hit not pending (no change in (applied, snapshot]) is in the snapshot exactly as the graph
+    // holds it (and passed the filter on the same values).
+    const bool graph_current = store_.LastVisibleSeq() <= snapshot->visible_seq();
+    for (const std::string& id : pending) candidates.push_back(Candidate{id, {}});
+    // Every candidate's document is read at the snapshot (the rows returned are the stored
+    // documents); scored exactly from it unless the graph's copy of the vector is current.
+    for (Candidate& c : candidates) {
       AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                               store_.Get(storage::Cf::kDocuments, prefix + id, snapshot.get()));
+                               store_.Get(storage::Cf::kDocuments, prefix + c.id, snapshot.get()));
       if (!bytes) continue;
       bson::Document doc = StoredDocument(std::move(*bytes));
       double score;
-      if (!ScoreDocument(f, q, doc.view(), &score)) continue;
-      out.push_back(Scored{score, std::move(id), std::move(doc)});
+      if (graph_current && !c.vector.empty()) {
+        score = ExactVectorScore(f.metric, q.vector, c.vector);
+      } else if (!ScoreDocument(f, q, doc.view(), &score)) {
+        continue;
+      }
+      out.push_back(Scored{score, std::move(c.id), std::move(doc)});
     }
     SortAndTrim(&out, q.limit);
   }
