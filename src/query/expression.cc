@@ -594,7 +594,7 @@ Result<ExprValue> AbsFn(const std::vector<ExprValue>& args) {
 
 Result<ExprValue> InFn(const std::vector<ExprValue>& args) {
   if (args[1].value().type() != BsonType::kArray) {
-    return BadValue("$in requires an array as a second argument, found: " + TypeName(args[1].value()));
+    return Coded(40081, "$in requires an array as a second argument, found: " + TypeName(args[1].value()));
   }
   for (const bson::Element& e : args[1].value().AsDocument()) {
     if (bson::CompareValues(args[0].value(), e.value) == 0) return MakeBool(true);
@@ -604,7 +604,7 @@ Result<ExprValue> InFn(const std::vector<ExprValue>& args) {
 
 Result<ExprValue> SizeFn(const std::vector<ExprValue>& args) {
   if (args[0].value().type() != BsonType::kArray) {
-    return BadValue("The argument to $size must be an array. Type of the argument was: " + TypeName(args[0].value()));
+    return Coded(17124, "The argument to $size must be an array. Type of the argument was: " + TypeName(args[0].value()));
   }
   return MakeInt32(static_cast<int32_t>(args[0].value().AsDocument().CountElements()));
 }
@@ -616,7 +616,7 @@ Result<ExprValue> ConcatFn(const std::vector<ExprValue>& args) {
   for (const ExprValue& a : args) {
     if (a.nullish()) return MakeNull();
     if (a.value().type() != BsonType::kString) {
-      return Status(ErrorCode::kBadValue, "$concat only supports strings, not " + TypeName(a.value()));
+      return Coded(16702, "$concat only supports strings, not " + TypeName(a.value()));
     }
     out += a.value().AsString();
   }
@@ -633,7 +633,7 @@ Result<ExprValue> CaseFn(const std::vector<ExprValue>& args) {
     case BsonType::kInt32: s = std::to_string(v.AsInt32()); break;
     case BsonType::kInt64: s = std::to_string(v.AsInt64()); break;
     default:
-      return Status(ErrorCode::kBadValue, "can't convert from BSON type " + TypeName(v) + " to String");
+      return Coded(16007, "can't convert from BSON type " + TypeName(v) + " to String");
   }
   for (char& c : s) {
     if (kUpper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -645,7 +645,7 @@ Result<ExprValue> CaseFn(const std::vector<ExprValue>& args) {
 Result<ExprValue> StrLenCPFn(const std::vector<ExprValue>& args) {
   const bson::Value& v = args[0].value();
   if (v.type() != BsonType::kString) {
-    return Status(ErrorCode::kBadValue, "$strLenCP requires a string argument, found: " + TypeName(v));
+    return Coded(34471, "$strLenCP requires a string argument, found: " + TypeName(v));
   }
   int32_t n = 0;
   for (char c : v.AsString()) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
@@ -655,15 +655,15 @@ Result<ExprValue> StrLenCPFn(const std::vector<ExprValue>& args) {
 Result<ExprValue> SplitFn(const std::vector<ExprValue>& args) {
   if (args[0].nullish()) return MakeNull();
   if (args[0].value().type() != BsonType::kString) {
-    return Status(ErrorCode::kBadValue, "$split requires an expression that evaluates to a string as a first argument, found: " +
+    return Coded(40085, "$split requires an expression that evaluates to a string as a first argument, found: " +
                                             TypeName(args[0].value()));
   }
   if (args[1].value().type() != BsonType::kString) {
-    return Status(ErrorCode::kBadValue, "$split requires an expression that evaluates to a string as a second argument, found: " +
+    return Coded(40086, "$split requires an expression that evaluates to a string as a second argument, found: " +
                                             TypeName(args[1].value()));
   }
   std::string_view str = args[0].value().AsString(), sep = args[1].value().AsString();
-  if (sep.empty()) return Status(ErrorCode::kBadValue, "$split requires a non-empty separator");
+  if (sep.empty()) return Coded(40087, "$split requires a non-empty separator");
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {
@@ -683,15 +683,15 @@ Result<ExprValue> SplitFn(const std::vector<ExprValue>& args) {
 Result<ExprValue> ArrayElemAtFn(const std::vector<ExprValue>& args) {
   if (args[0].nullish() || args[1].nullish()) return MakeNull();
   if (args[0].value().type() != BsonType::kArray) {
-    return Status(ErrorCode::kBadValue, "$arrayElemAt's first argument must be an array, but is " + TypeName(args[0].value()));
+    return Coded(28689, "$arrayElemAt's first argument must be an array, but is " + TypeName(args[0].value()));
   }
   if (!args[1].value().IsNumber()) {
-    return Status(ErrorCode::kBadValue, "$arrayElemAt's second argument must be a numeric value, but is " +
+    return Coded(28690, "$arrayElemAt's second argument must be a numeric value, but is " +
                                             TypeName(args[1].value()));
   }
   int32_t i;
   if (!AsInt32Exact(args[1].value(), &i)) {
-    return Status(ErrorCode::kBadValue, "$arrayElemAt's second argument must be representable as a 32-bit integer, but is " +
+    return Coded(28691, "$arrayElemAt's second argument must be representable as a 32-bit integer, but is " +
                                             Shown(args[1].value()));
   }
   std::vector<bson::Value> elems = Elements(args[0].value());
@@ -705,7 +705,7 @@ template <bool kLast>
 Result<ExprValue> FirstLastFn(const std::vector<ExprValue>& args) {
   if (args[0].nullish()) return MakeNull();
   if (args[0].value().type() != BsonType::kArray) {
-    return Status(ErrorCode::kBadValue, std::string(kLast ? "$last" : "$first") +
+    return Coded(28689, std::string(kLast ? "$last" : "$first") +
                                             "'s argument must be an array, but is " + TypeName(args[0].value()));
   }
   std::vector<bson::Value> elems = Elements(args[0].value());
@@ -718,7 +718,7 @@ Result<ExprValue> ConcatArraysFn(const std::vector<ExprValue>& args) {
   for (const ExprValue& a : args) {
     if (a.nullish()) return MakeNull();
     if (a.value().type() != BsonType::kArray) {
-      return Status(ErrorCode::kBadValue, "$concatArrays only supports arrays, not " + TypeName(a.value()));
+      return Coded(28664, "$concatArrays only supports arrays, not " + TypeName(a.value()));
     }
     for (const bson::Value& v : Elements(a.value())) all.push_back(v);
   }
@@ -728,7 +728,7 @@ Result<ExprValue> ConcatArraysFn(const std::vector<ExprValue>& args) {
 Result<ExprValue> ReverseArrayFn(const std::vector<ExprValue>& args) {
   if (args[0].nullish()) return MakeNull();
   if (args[0].value().type() != BsonType::kArray) {
-    return Status(ErrorCode::kBadValue, "The argument to $reverseArray must be an array, but was of type: " +
+    return Coded(34435, "The argument to $reverseArray must be an array, but was of type: " +
                                             TypeName(args[0].value()));
   }
   std::vector<bson::Value> elems = Elements(args[0].value());
