@@ -149,6 +149,9 @@ Result<uint64_t> DecodeSnapshot(std::string_view bytes, LiveVectorIndex& ix) {
         graph->options().quantization != f.quantization) {
       return Corrupt("graph options differ from the definition");
     }
+    if (f.quantization != index::VectorQuantization::kNone && ix.store) {
+      graph->SetFullVectorSource(std::make_shared<DocumentVectorSource>(*ix.store, nullptr, ix, f));
+    }
     graphs.push_back(std::move(graph));
   }
   if (!r.U64(&n)) return Corrupt("truncated label table");
@@ -254,9 +257,10 @@ std::vector<std::string> FilterTops(const VectorIndexDef& def) {
   return {tops.begin(), tops.end()};
 }
 
-std::shared_ptr<LiveVectorIndex> MakeLive(uint64_t cid, VectorIndexDef def) {
+std::shared_ptr<LiveVectorIndex> MakeLive(uint64_t cid, VectorIndexDef def, storage::Store* store) {
   auto ix = std::make_shared<LiveVectorIndex>();
   ix->cid = cid;
+  ix->store = store;
   ix->filter_tops = FilterTops(def);
   ix->def = std::move(def);
   return ix;
@@ -274,6 +278,9 @@ Status ResetGraphs(LiveVectorIndex& ix) {
     o.max_edges = f.max_edges;
     o.ef_construction = f.num_edge_candidates;
     AMALGAM_ASSIGN_OR_RETURN(auto g, index::HnswIndex::Create(o));
+    if (f.quantization != index::VectorQuantization::kNone && ix.store) {
+      g->SetFullVectorSource(std::make_shared<DocumentVectorSource>(*ix.store, nullptr, ix, f));
+    }
     graphs.push_back(std::move(g));
   }
   std::unique_lock<std::shared_mutex> lock(ix.labels_mu);
@@ -283,6 +290,25 @@ Status ResetGraphs(LiveVectorIndex& ix) {
   ix.postings.clear();
   ix.unindexed.clear();
   ix.next_label = 1;
+  return Status::OK();
+}
+
+Status DocumentVectorSource::Fetch(std::span<const uint64_t> labels, float* out, uint8_t* found) const {
+  const std::string prefix = index::DocumentKey(ix_.cid, "");
+  for (size_t i = 0; i < labels.size(); ++i) {
+    found[i] = 0;
+    auto e = ix_.entries.find(labels[i]);
+    if (e == ix_.entries.end()) continue;
+    AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                             store_.Get(storage::Cf::kDocuments, prefix + e->second.id, snapshot_));
+    if (!bytes) continue;
+    // Stored documents were validated when written (as every engine read assumes).
+    bson::Document doc = bson::Document::FromValidatedBytes(std::move(*bytes));
+    std::optional<std::vector<float>> v = ExtractVector(doc.view(), field_.path, field_.dims, field_.metric);
+    if (!v) continue;
+    std::memcpy(out + i * field_.dims, v->data(), size_t(field_.dims) * sizeof(float));
+    found[i] = 1;
+  }
   return Status::OK();
 }
 
@@ -383,7 +409,7 @@ Status VectorIndexes::Load() {
       continue;
     }
     AMALGAM_ASSIGN_OR_RETURN(VectorIndexDef d, ParseAtlasVectorDefinition(name.AsString(), def.AsDocument()));
-    LivePtr ix = MakeLive(cid, std::move(d));
+    LivePtr ix = MakeLive(cid, std::move(d), &store_);
     ix->uid = static_cast<uint64_t>(uid.AsInt64());
     ix->id_hex = std::string(id.AsString());
     if (rec->Get("created").type() == bson::BsonType::kDate) ix->created_millis = rec->Get("created").AsDateMillis();
@@ -519,7 +545,7 @@ Result<VectorIndexInfo> VectorIndexes::Create(std::string_view db, std::string_v
     return Status(ErrorCode::kIndexAlreadyExists,
                   "Duplicate Index: an index named \"" + def.name + "\" already exists on " + info->ns());
   }
-  LivePtr ix = MakeLive(info->id, std::move(def));
+  LivePtr ix = MakeLive(info->id, std::move(def), &store_);
   ix->id_hex = RandomHex(12, &ix->uid);
   ix->created_millis = store_.clock().NowMillis();
   AMALGAM_RETURN_IF_ERROR(ResetGraphs(*ix));
@@ -541,7 +567,7 @@ Result<VectorIndexInfo> VectorIndexes::Update(std::string_view db, std::string_v
     if (stopping_) return Status(ErrorCode::kShutdownInProgress, "the server is shutting down");
     old = FindLive(info->id, def.name);
     if (!old) return Status(ErrorCode::kIndexNotFound, "Search index '" + def.name + "' not found on " + info->ns());
-    ix = MakeLive(info->id, std::move(def));
+    ix = MakeLive(info->id, std::move(def), &store_);
     ix->id_hex = old->id_hex;
     uint64_t uid = 0;
     RandomHex(8, &uid);

@@ -7,8 +7,9 @@
 //     collection's indexes vanish with it (and are cleaned up by the maintenance thread or at
 //     the next start).
 //   - Each document of an indexed collection gets a stable uint64 label; one in-memory
-//     index::HnswIndex per vector field holds the vectors by label, and per label the values of
-//     the index's filter fields are kept for filtered searches.
+//     index::HnswIndex per vector field holds the vectors by label (a quantized one only their
+//     codes: it re-scores from the documents through a DocumentVectorSource), and per label the
+//     values of the index's filter fields are kept for filtered searches.
 //   - The change log is the source of truth: a background thread applies committed changes
 //     after each index's applied sequence. A new (or updated) index is first built over the
 //     existing documents in the background (status BUILDING with a percentage, then READY).

@@ -154,6 +154,73 @@ TEST(VectorIndexDefTest, ReadsArraysAndBsonVectors) {
   EXPECT_DOUBLE_EQ(ExactVectorScore(M::kEuclidean, {0, 0}, {3, 4}), 1.0 / 6);
 }
 
+// Quantized graphs keep codes only and re-score from the stored documents.
+TEST_F(VectorIndexesTest, QuantizedIndexesRescoreFromTheDocuments) {
+  std::mt19937 rng(23);
+  std::vector<std::vector<float>> vecs;
+  for (int i = 0; i < 1500; ++i) {  // past the quantizer's training sample (1024)
+    vecs.push_back(RandomVector(rng));
+    Insert(Doc(i, vecs.back(), i % 4));
+  }
+  for (std::string quant : {"scalar", "binary"}) {
+    SCOPED_TRACE(quant);
+    bson::Document d = J(R"({"fields": [{"type": "vector", "path": "v", "numDimensions": 6, "similarity": "euclidean",
+                                          "quantization": ")" + quant + R"("}, {"type": "filter", "path": "g"}]})");
+    VectorIndexDef def = ParseAtlasVectorDefinition("vi", d.view()).value();
+    ASSERT_TRUE(engine_->vectors().Create("db", "c", def).ok());
+    VectorIndexInfo info = WaitReady();
+    EXPECT_EQ(info.vectors, 1500u);
+    // Codes, links and labels only: well under the float32 vectors plus a float32 graph.
+    EXPECT_LT(info.memory_bytes, 1500u * (6 * 4 + 33 * 4 + 64) + 600000u);
+    GroupFilter g2(2);
+    for (int t = 0; t < 5; ++t) {
+      std::vector<float> q = RandomVector(rng);
+      for (const VectorDocFilter* f : {static_cast<const VectorDocFilter*>(nullptr), static_cast<const VectorDocFilter*>(&g2)}) {
+        std::vector<std::pair<double, int64_t>> all;
+        for (int i = 0; i < 1500; ++i) {
+          if (f && i % 4 != 2) continue;
+          all.emplace_back(ExactVectorScore(index::VectorMetric::kEuclidean, q, vecs[i]), i);
+        }
+        std::stable_sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.first > b.first; });
+        auto exact = Search(q, 10, f, true);  // ENN reads every vector from the documents
+        ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+        ASSERT_EQ(exact->size(), 10u);
+        for (size_t i = 0; i < 10; ++i) EXPECT_EQ(Ids(*exact)[i], all[i].second);
+        auto ann = Search(q, 10, f);
+        ASSERT_TRUE(ann.ok()) << ann.status().ToString();
+        ASSERT_EQ(ann->size(), 10u);
+        size_t overlap = 0;
+        for (size_t i = 0; i < 10; ++i) {
+          int64_t id = Ids(*ann)[i];
+          EXPECT_NEAR((*ann)[i].score, ExactVectorScore(index::VectorMetric::kEuclidean, q, vecs[id]), 1e-9);
+          for (size_t j = 0; j < 10; ++j) overlap += all[j].second == id;
+        }
+        // Six dimensions: 6 bits per vector cannot order 1500 points, int8 codes nearly can.
+        EXPECT_GE(overlap, quant == "scalar" ? 9u : 5u);
+      }
+    }
+    // Deleted documents are never returned.
+    Delete(3);
+    auto r = Search(vecs[3], 5);
+    ASSERT_TRUE(r.ok());
+    for (int64_t id : Ids(*r)) EXPECT_NE(id, 3);
+    Insert(Doc(3, vecs[3], 3));
+    // Saved without float32 vectors, reloaded without a rebuild, same answers.
+    auto before = Search(vecs[7], 10);
+    ASSERT_TRUE(before.ok());
+    ASSERT_TRUE(engine_->vectors().WaitCaughtUp("db", "c", std::chrono::seconds(10)));
+    Reopen();
+    auto after_info = engine_->vectors().List("db", "c");
+    ASSERT_EQ(after_info.size(), 1u);
+    EXPECT_TRUE(after_info[0].loaded_from_disk);
+    EXPECT_EQ(after_info[0].builds, 0u);
+    auto after = Search(vecs[7], 10);
+    ASSERT_TRUE(after.ok()) << after.status().ToString();
+    EXPECT_EQ(Ids(*after), Ids(*before));
+    ASSERT_TRUE(engine_->vectors().Drop("db", "c", "vi").ok());
+  }
+}
+
 TEST_F(VectorIndexesTest, BuildsSearchesFreshAndReloadsWithoutRebuild) {
   std::mt19937 rng(17);
   std::vector<std::vector<float>> vecs;

@@ -26,6 +26,7 @@ struct LiveVectorIndex {
   uint64_t uid = 0;  // key prefix of its data in the vectors column family
   std::string id_hex;
   uint64_t cid = 0;  // collection id
+  storage::Store* store = nullptr;  // the engine's; quantized graphs read their vectors from it
   VectorIndexDef def;
   std::vector<std::string> filter_tops;  // first components of def.filter_paths
   int64_t created_millis = 0;
@@ -62,13 +63,39 @@ struct LiveVectorIndex {
   std::unordered_map<std::string, std::unordered_set<uint64_t>> unindexed;
 };
 
+// The full-precision vectors of one vector field of `ix` for its quantized graph (which keeps
+// only codes): read from the stored documents at `snapshot` (null: the latest). The documents
+// already hold the vectors, so nothing is stored twice; a label whose document is gone or has no
+// usable vector at the snapshot is reported not found (the graph then drops that candidate).
+// Each quantized graph gets one reading the latest documents as its default source (ResetGraphs,
+// snapshot load). The search scores its final candidates again from the documents at its own
+// snapshot, so re-scoring on the latest version only affects which candidates survive the cut
+// (as a graph holding changes newer than the snapshot did before quantized graphs dropped their
+// vectors).
+// REQUIRES: the thread calling Fetch holds ix.labels_mu (shared), as VectorIndexes::Search does
+// around the graph search.
+class DocumentVectorSource final : public index::FullVectorSource {
+ public:
+  DocumentVectorSource(storage::Store& store, const storage::Snapshot* snapshot, const LiveVectorIndex& ix,
+                       const VectorFieldDef& field)
+      : store_(store), snapshot_(snapshot), ix_(ix), field_(field) {}
+  Status Fetch(std::span<const uint64_t> labels, float* out, uint8_t* found) const override;
+
+ private:
+  storage::Store& store_;
+  const storage::Snapshot* snapshot_;
+  const LiveVectorIndex& ix_;
+  const VectorFieldDef& field_;
+};
+
 // "path\0<encoded value>".
 std::string PostingKey(std::string_view path, const bson::Value& v);
 // Adds (add = true) or removes the postings of `filter` (a label's filter values) for `label`.
 // REQUIRES: ix.labels_mu held exclusively.
 void UpdatePostings(LiveVectorIndex& ix, uint64_t label, bson::DocView filter, bool add);
 
-// Creates empty graphs for ix.def. Errors: kBadValue from HnswOptions::Validate.
+// Creates empty graphs for ix.def (quantized ones with a DocumentVectorSource over ix.store).
+// Errors: kBadValue from HnswOptions::Validate.
 Status ResetGraphs(LiveVectorIndex& ix);
 
 }  // namespace amalgam::engine

@@ -4,12 +4,18 @@
 //
 // Slots are the unit of storage: slot i holds one vector in contiguous arrays
 //   slab[i * slot_bytes ..)                layer-0 neighbours (uint32 count, then M0 ids), then
-//                                          the float32 vector (normalized for cosine): as in
-//                                          hnswlib, a node whose distance was just computed has
-//                                          its list on the adjacent cache lines when expanded
+//                                          the payload at payload_off: the float32 vector
+//                                          (normalized for cosine) without quantization, else
+//                                          the int8 code or packed bits. As in hnswlib, a node
+//                                          whose distance was just computed has its list on the
+//                                          adjacent cache lines when expanded
 //   upper[i]                               layers 1..level, each count + M ids (null at level 0)
-//   codes[i * code_bytes .. +code_bytes)   int8 codes or packed bits (with quantization)
+//   train_vecs[i * dims ..)                quantized only, while the quantizer is being fitted
+//                                          (trained < kTrainUntil): the float32 vectors it is
+//                                          fitted on and re-encodes from; freed once fitted
 //   labels[i], levels[i], free[i]
+// A quantized index never holds the other float32 vectors: construction and traversal use the
+// codes; re-scoring and exact search read full precision through a FullVectorSource.
 // A removed slot keeps its links (searches traverse it, never return it) until an insert
 // reuses it with its old level.
 
@@ -56,6 +62,11 @@ struct VecScratch {
   std::vector<uint64_t> qbits;
   std::vector<float> qcentered;
   std::vector<VecCand> tmp;
+  // Re-scoring: candidate labels, their fetched vectors and found flags.
+  std::vector<uint64_t> rlabels;
+  std::vector<float> rvecs;
+  std::vector<uint8_t> rfound;
+  std::vector<float> centered;  // binary construction: the new vector minus the centre
 
   // Starts a new visit generation over `slots` slots.
   void NewVisit(size_t slots);
@@ -66,7 +77,7 @@ class HnswGraph {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
   static constexpr int kMaxLevel = 30;
-  static constexpr uint32_t kTrainUntil = 1024;  // quantizer sample size
+  static constexpr uint32_t kTrainUntil = HnswIndex::kTrainUntil;  // quantizer sample size
 
   explicit HnswGraph(const HnswOptions& o);
 
@@ -75,7 +86,9 @@ class HnswGraph {
   const vecdist::Kernels* kern;
   uint32_t dims, M, M0;
   size_t link0_stride;   // 1 + M0 uint32
-  size_t slot_bytes;     // link0_stride * 4 + dims * 4
+  size_t payload_off;    // link0_stride * 4 (rounded up to 8 for binary codes)
+  size_t payload_bytes;  // dims * 4 without quantization, else code_bytes
+  size_t slot_bytes;     // payload_off + payload_bytes (a multiple of 8 for binary codes)
   size_t upper_stride;   // 1 + M uint32 per upper layer
   size_t code_bytes = 0; // per slot
   size_t code_words = 0; // binary: 64-bit words per slot
@@ -92,7 +105,8 @@ class HnswGraph {
   std::vector<uint8_t> levels;
   std::vector<uint8_t> free_flag;
   std::vector<std::unique_ptr<uint32_t[]>> upper;
-  std::vector<uint8_t> codes;
+  std::vector<float> train_vecs;  // see the layout above
+  std::shared_ptr<const FullVectorSource> source;  // guarded by mu
   std::vector<uint32_t> free_slots;
   LabelMap label_map;
   uint32_t entry = kNone;
@@ -118,10 +132,16 @@ class HnswGraph {
     return reinterpret_cast<const uint32_t*>(slab.get() + size_t(s) * slot_bytes);
   }
   uint32_t* link0(uint32_t s) { return reinterpret_cast<uint32_t*>(slab.get() + size_t(s) * slot_bytes); }
-  const float* vec(uint32_t s) const {
-    return reinterpret_cast<const float*>(slab.get() + size_t(s) * slot_bytes + link0_stride * 4);
-  }
-  float* vec(uint32_t s) { return reinterpret_cast<float*>(slab.get() + size_t(s) * slot_bytes + link0_stride * 4); }
+  const char* payload(uint32_t s) const { return slab.get() + size_t(s) * slot_bytes + payload_off; }
+  char* payload(uint32_t s) { return slab.get() + size_t(s) * slot_bytes + payload_off; }
+  // The float32 vector: only without quantization.
+  const float* vec(uint32_t s) const { return reinterpret_cast<const float*>(payload(s)); }
+  float* vec(uint32_t s) { return reinterpret_cast<float*>(payload(s)); }
+  // The code: only with quantization.
+  const uint8_t* code(uint32_t s) const { return reinterpret_cast<const uint8_t*>(payload(s)); }
+  uint8_t* code(uint32_t s) { return reinterpret_cast<uint8_t*>(payload(s)); }
+  bool quantized() const { return opt.quantization != VectorQuantization::kNone; }
+  bool training() const { return quantized() && trained < kTrainUntil; }
   uint32_t* links(uint32_t s, int level) {
     return level == 0 ? link0(s) : upper[s].get() + (level - 1) * upper_stride;
   }
@@ -137,7 +157,12 @@ class HnswGraph {
                                                   : 1.0f - kern->dot(q, vec(s), dims);
   }
   float ExternalDistance(float internal) const;
-
+  // Construction distance between two stored slots: full precision without quantization, int8
+  // (L2 or negated dot) for scalar codes, Hamming for binary codes.
+  float PairDist(uint32_t a, uint32_t b) const;
+  // Distance from the prepared (normalized) query to a slot on its code (quantized only);
+  // EncodeQuery(q, s) first.
+  float CodeDist(const VecScratch& s, uint32_t slot) const;
   void Grow(size_t min_capacity, bool exact = false);
   int RandomLevel();
   Status PrepareVector(const float* in, float* out) const;  // checks, normalizes
@@ -147,7 +172,8 @@ class HnswGraph {
 
   Status Insert(uint64_t label, const float* normalized);  // REQUIRES: exclusive mu
   bool Erase(uint64_t label);                             // REQUIRES: exclusive mu
-  void Link(uint32_t slot, int level);
+  // `v`: the slot's prepared float32 vector (binary construction searches with it).
+  void Link(uint32_t slot, int level, const float* v);
 
   VecScratch* Acquire() const;
   void Release(VecScratch* s) const;

@@ -126,7 +126,6 @@ HnswGraph::HnswGraph(const HnswOptions& o) : opt(o), kern(&vecdist::Active()) {
   M = o.max_edges;
   M0 = 2 * o.max_edges;
   link0_stride = 1 + M0;
-  slot_bytes = link0_stride * 4 + size_t(dims) * 4;
   upper_stride = 1 + M;
   level_mult = 1.0 / std::log(double(std::max<uint32_t>(M, 2)));
   rng_state = o.seed;
@@ -137,12 +136,43 @@ HnswGraph::HnswGraph(const HnswOptions& o) : opt(o), kern(&vecdist::Active()) {
     code_bytes = code_words * 8;
     center.assign(dims, 0.0f);
   }
+  payload_off = link0_stride * 4;
+  payload_bytes = o.quantization == VectorQuantization::kNone ? size_t(dims) * 4 : code_bytes;
+  if (o.quantization == VectorQuantization::kBinary) payload_off = (payload_off + 7) & ~size_t(7);
+  slot_bytes = payload_off + payload_bytes;
   binary_hamming = std::getenv("AMALGAM_VECTOR_BINARY_HAMMING") != nullptr;
 }
 
 float HnswGraph::ExternalDistance(float internal) const {
   if (opt.metric == VectorMetric::kEuclidean) return std::sqrt(std::max(internal, 0.0f));
   return internal;
+}
+
+float HnswGraph::PairDist(uint32_t a, uint32_t b) const {
+  switch (opt.quantization) {
+    case VectorQuantization::kNone: return Dist(vec(a), b);
+    case VectorQuantization::kScalar: {
+      const int8_t* ca = reinterpret_cast<const int8_t*>(code(a));
+      const int8_t* cb = reinterpret_cast<const int8_t*>(code(b));
+      return opt.metric == VectorMetric::kEuclidean ? float(kern->l2sq_i8(ca, cb, dims))
+                                                    : -float(kern->dot_i8(ca, cb, dims));
+    }
+    case VectorQuantization::kBinary:
+      return float(kern->hamming(reinterpret_cast<const uint64_t*>(code(a)),
+                                 reinterpret_cast<const uint64_t*>(code(b)), code_words));
+  }
+  return 0;
+}
+
+float HnswGraph::CodeDist(const VecScratch& s, uint32_t slot) const {
+  if (opt.quantization == VectorQuantization::kScalar) {
+    const int8_t* c = reinterpret_cast<const int8_t*>(code(slot));
+    return opt.metric == VectorMetric::kEuclidean ? float(kern->l2sq_i8(s.qcode.data(), c, dims))
+                                                  : -float(kern->dot_i8(s.qcode.data(), c, dims));
+  }
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(code(slot));
+  if (binary_hamming) return float(kern->hamming(s.qbits.data(), w, code_words));
+  return -kern->masked_sum(s.qcentered.data(), w, dims);
 }
 
 void HnswGraph::Grow(size_t min_capacity, bool exact) {
@@ -163,8 +193,6 @@ void HnswGraph::Grow(size_t min_capacity, bool exact) {
   free_flag.shrink_to_fit();
   upper.resize(cap);
   upper.shrink_to_fit();
-  codes.resize(cap * code_bytes);
-  codes.shrink_to_fit();
   capacity = cap;
 }
 
@@ -225,12 +253,15 @@ void HnswGraph::EncodeQuery(const float* q, VecScratch& s) const {
 }
 
 // Fits the quantizer on the live vectors (at most kTrainUntil of them) each time their number
-// doubles up to kTrainUntil, then re-encodes every slot. Graph links are built on full
-// precision, so re-encoding never invalidates them.
+// doubles up to kTrainUntil, then re-encodes every slot from train_vecs, which holds every
+// slot's float32 vector until then; once fitted on kTrainUntil vectors the quantizer is final
+// and train_vecs is freed. Links made before a refit were chosen on the earlier codes; they
+// stay valid links (only their choice was a little less informed).
 void HnswGraph::MaybeTrain() {
-  if (opt.quantization == VectorQuantization::kNone) return;
+  if (!training()) return;
   size_t n = live();
-  if (trained >= kTrainUntil || (trained != 0 && n < size_t(trained) * 2)) return;
+  if (trained != 0 && n < size_t(trained) * 2) return;
+  auto vec = [&](uint32_t s) { return train_vecs.data() + size_t(s) * dims; };
   std::vector<uint32_t> sample;
   for (uint32_t s = 0; s < used && sample.size() < kTrainUntil; ++s)
     if (!free_flag[s]) sample.push_back(s);
@@ -256,7 +287,11 @@ void HnswGraph::MaybeTrain() {
     for (uint32_t i = 0; i < dims; ++i) center[i] = float(sum[i] / double(sample.size()));
   }
   trained = uint32_t(std::min<size_t>(n, kTrainUntil));
-  for (uint32_t s = 0; s < used; ++s) Encode(vec(s), codes.data() + s * code_bytes);
+  for (uint32_t s = 0; s < used; ++s) Encode(vec(s), code(s));
+  if (!training()) {
+    train_vecs.clear();
+    train_vecs.shrink_to_fit();
+  }
 }
 
 // ------------------------------------------------------------------------------ linking
@@ -270,16 +305,17 @@ struct MaxFirst {
   bool operator()(const VecCand& a, const VecCand& b) const { return a.dist < b.dist; }
 };
 
-// Best-first search at one layer on full precision for construction: the up-to-`ef` nearest
-// nodes to q other than `self` (which is traversed but never returned), left in s.top.
-void BuildSearch(const HnswGraph& ix, VecScratch& s, const float* q, uint32_t ep, int level,
+// Best-first search at one layer for construction (dist(slot): distance from the new node):
+// the up-to-`ef` nearest nodes other than `self` (traversed but never returned), left in s.top.
+template <class D>
+void BuildSearch(const HnswGraph& ix, VecScratch& s, const D& dist, uint32_t ep, int level,
                  size_t ef, uint32_t self) {
   s.NewVisit(ix.used);
   s.cand.clear();
   s.top.clear();
   if (s.batch.size() < ix.M0) s.batch.resize(ix.M0);
   const uint16_t epoch = s.visit_epoch;
-  float d = ix.Dist(q, ep);
+  float d = dist(ep);
   s.visited[ep] = epoch;
   s.cand.push_back({d, ep});
   if (ep != self) s.top.push_back({d, ep});
@@ -300,11 +336,11 @@ void BuildSearch(const HnswGraph& ix, VecScratch& s, const float* q, uint32_t ep
       if (s.visited[id] == epoch) continue;
       s.visited[id] = epoch;
       s.batch[nb++] = id;
-      PrefetchBytes(ix.vec(id), ix.dims * sizeof(float));
+      PrefetchBytes(ix.payload(id), ix.payload_bytes);
     }
     for (size_t j = 0; j < nb; ++j) {
       uint32_t id = s.batch[j];
-      float dd = ix.Dist(q, id);
+      float dd = dist(id);
       if (s.top.size() < ef || dd < bound) {
         s.cand.push_back({dd, id});
         std::push_heap(s.cand.begin(), s.cand.end(), MinFirst());
@@ -329,7 +365,7 @@ void SelectNeighbors(const HnswGraph& ix, std::vector<VecCand>& cands, size_t m)
     const VecCand& c = cands[i];
     bool good = true;
     for (size_t j = 0; j < kept; ++j) {
-      if (ix.Dist(ix.vec(cands[j].slot), c.slot) < c.dist) {
+      if (ix.PairDist(cands[j].slot, c.slot) < c.dist) {
         good = false;
         break;
       }
@@ -339,29 +375,24 @@ void SelectNeighbors(const HnswGraph& ix, std::vector<VecCand>& cands, size_t m)
   cands.resize(kept);
 }
 
-}  // namespace
-
-// Connects `slot` (vector already stored, level already set) into every layer <= its level.
-void HnswGraph::Link(uint32_t slot, int level) {
-  const float* q = vec(slot);
-  if (entry == kNone) {
-    entry = slot;
-    max_level = level;
-    return;
-  }
-  std::unique_ptr<VecScratch> s(Acquire());
-  uint32_t ep = entry;
+// Connects `slot` (payload stored, level set) into every layer <= its level; dist(id) is the
+// distance from the new node used to find its candidates.
+template <class D>
+void LinkWith(HnswGraph& ix, VecScratch* s, uint32_t slot, int level, const D& dist) {
+  uint32_t ep = ix.entry;
+  const int max_level = ix.max_level;
+  const uint32_t M = ix.M, M0 = ix.M0;
   // Greedy descent through the layers above the new node's level.
-  float epd = ep == slot ? INFINITY : Dist(q, ep);
+  float epd = ep == slot ? INFINITY : dist(ep);
   for (int l = max_level; l > level; --l) {
     bool changed = true;
     while (changed) {
       changed = false;
-      const uint32_t* ln = links(ep, l);
+      const uint32_t* ln = ix.links(ep, l);
       for (uint32_t i = 1; i <= ln[0]; ++i) {
         uint32_t id = ln[i];
         if (id == slot) continue;
-        float d = Dist(q, id);
+        float d = dist(id);
         if (d < epd) {
           epd = d;
           ep = id;
@@ -372,17 +403,21 @@ void HnswGraph::Link(uint32_t slot, int level) {
   }
   std::vector<VecCand> nb;
   for (int l = std::min(level, max_level); l >= 0; --l) {
-    BuildSearch(*this, *s, q, ep, l, opt.ef_construction, slot);
+    BuildSearch(ix, *s, dist, ep, l, ix.opt.ef_construction, slot);
     nb.assign(s->top.begin(), s->top.end());
+    // Binary codes find candidates with the asymmetric distance (float vector vs. signs) but
+    // select among them on Hamming distance, the one distance defined between two codes.
+    if (ix.opt.quantization == VectorQuantization::kBinary)
+      for (VecCand& c : nb) c.dist = ix.PairDist(slot, c.slot);
     std::sort(nb.begin(), nb.end(), [](const VecCand& a, const VecCand& b) { return a.dist < b.dist; });
     if (!nb.empty()) ep = nb.front().slot;
-    SelectNeighbors(*this, nb, M);
-    uint32_t* mine = links(slot, l);
+    SelectNeighbors(ix, nb, M);
+    uint32_t* mine = ix.links(slot, l);
     mine[0] = uint32_t(nb.size());
     for (size_t i = 0; i < nb.size(); ++i) mine[1 + i] = nb[i].slot;
     const uint32_t cap = l == 0 ? M0 : M;
     for (const VecCand& c : nb) {
-      uint32_t* theirs = links(c.slot, l);
+      uint32_t* theirs = ix.links(c.slot, l);
       uint32_t n = theirs[0];
       bool present = false;
       for (uint32_t i = 1; i <= n; ++i) present |= theirs[i] == slot;
@@ -394,14 +429,42 @@ void HnswGraph::Link(uint32_t slot, int level) {
       }
       // Full: re-select among the old neighbours plus the new node.
       s->tmp.clear();
-      const float* base = vec(c.slot);
       s->tmp.push_back({c.dist, slot});
-      for (uint32_t i = 1; i <= n; ++i) s->tmp.push_back({Dist(base, theirs[i]), theirs[i]});
+      for (uint32_t i = 1; i <= n; ++i) s->tmp.push_back({ix.PairDist(c.slot, theirs[i]), theirs[i]});
       std::sort(s->tmp.begin(), s->tmp.end(),
                 [](const VecCand& a, const VecCand& b) { return a.dist < b.dist; });
-      SelectNeighbors(*this, s->tmp, cap);
+      SelectNeighbors(ix, s->tmp, cap);
       theirs[0] = uint32_t(s->tmp.size());
       for (size_t i = 0; i < s->tmp.size(); ++i) theirs[1 + i] = s->tmp[i].slot;
+    }
+  }
+}
+
+}  // namespace
+
+void HnswGraph::Link(uint32_t slot, int level, const float* v) {
+  if (entry == kNone) {
+    entry = slot;
+    max_level = level;
+    return;
+  }
+  std::unique_ptr<VecScratch> s(Acquire());
+  switch (opt.quantization) {
+    case VectorQuantization::kNone:
+      LinkWith(*this, s.get(), slot, level, [&](uint32_t id) { return Dist(v, id); });
+      break;
+    case VectorQuantization::kScalar:
+      LinkWith(*this, s.get(), slot, level, [&](uint32_t id) { return PairDist(slot, id); });
+      break;
+    case VectorQuantization::kBinary: {
+      std::vector<float>& c = s->centered;
+      c.resize(dims);
+      for (uint32_t i = 0; i < dims; ++i) c[i] = v[i] - center[i];
+      const float* cp = c.data();
+      LinkWith(*this, s.get(), slot, level, [&, cp](uint32_t id) {
+        return -kern->masked_sum(cp, reinterpret_cast<const uint64_t*>(code(id)), dims);
+      });
+      break;
     }
   }
   Release(s.release());
@@ -431,12 +494,19 @@ Status HnswGraph::Insert(uint64_t label, const float* normalized) {
       for (int l = 0; l < level; ++l) upper[slot][l * upper_stride] = 0;
     }
   }
-  std::memcpy(vec(slot), normalized, dims * sizeof(float));
   labels[slot] = label;
   free_flag[slot] = 0;
   label_map.Put(label, slot);
-  if (code_bytes) Encode(vec(slot), codes.data() + slot * code_bytes);
-  Link(slot, level);
+  if (!quantized()) {
+    std::memcpy(vec(slot), normalized, dims * sizeof(float));
+  } else {
+    if (training()) {
+      if (train_vecs.size() < used * dims) train_vecs.resize(used * dims);
+      std::memcpy(train_vecs.data() + size_t(slot) * dims, normalized, dims * sizeof(float));
+    }
+    Encode(normalized, code(slot));
+  }
+  Link(slot, level, normalized);
   MaybeTrain();
   n_inserts.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
@@ -457,7 +527,7 @@ size_t HnswGraph::MemoryBytesLocked() const {
     if (levels[s] > 0) upper_bytes += levels[s] * upper_stride * sizeof(uint32_t);
   return capacity * slot_bytes +
          labels.capacity() * sizeof(uint64_t) + levels.capacity() + free_flag.capacity() +
-         upper.capacity() * sizeof(void*) + upper_bytes + codes.capacity() +
+         upper.capacity() * sizeof(void*) + upper_bytes + train_vecs.capacity() * sizeof(float) +
          free_slots.capacity() * sizeof(uint32_t) + label_map.MemoryBytes() +
          center.capacity() * sizeof(float) + sizeof(*this);
 }
@@ -503,11 +573,25 @@ bool HnswIndex::Contains(uint64_t label) const {
 }
 
 bool HnswIndex::GetVector(uint64_t label, float* out) const {
-  std::shared_lock<std::shared_mutex> g(impl_->mu);
-  uint32_t s = impl_->label_map.Find(label);
-  if (s == LabelMap::kNone) return false;
-  std::memcpy(out, impl_->vec(s), options_.dims * sizeof(float));
-  return true;
+  std::shared_ptr<const FullVectorSource> source;
+  {
+    std::shared_lock<std::shared_mutex> g(impl_->mu);
+    uint32_t s = impl_->label_map.Find(label);
+    if (s == LabelMap::kNone) return false;
+    if (!impl_->quantized()) {
+      std::memcpy(out, impl_->vec(s), options_.dims * sizeof(float));
+      return true;
+    }
+    source = impl_->source;
+  }
+  uint8_t found = 0;
+  if (!source || !source->Fetch(std::span<const uint64_t>(&label, 1), out, &found).ok() || !found) return false;
+  return impl_->PrepareVector(out, out).ok();
+}
+
+void HnswIndex::SetFullVectorSource(std::shared_ptr<const FullVectorSource> source) {
+  std::unique_lock<std::shared_mutex> g(impl_->mu);
+  impl_->source = std::move(source);
 }
 
 void HnswIndex::Reserve(size_t slots) {
@@ -532,8 +616,8 @@ HnswStats HnswIndex::Stats() const {
   st.live_vectors = ix.live();
   st.deleted_slots = ix.free_slots.size();
   st.capacity_slots = ix.capacity;
-  st.code_bytes = ix.codes.capacity();
-  st.full_vector_bytes = ix.capacity * ix.dims * sizeof(float);
+  st.code_bytes = ix.capacity * ix.code_bytes;
+  st.full_vector_bytes = ix.quantized() ? ix.train_vecs.capacity() * sizeof(float) : ix.capacity * ix.dims * sizeof(float);
   st.label_map_bytes = ix.label_map.MemoryBytes();
   st.total_bytes = ix.MemoryBytesLocked();
   {

@@ -12,10 +12,14 @@
 //     non-matching nodes but collects only matching ones (see ChooseFilterPlan and
 //     docs/vector-search.md for the rule and the measurements behind it).
 //   - ExactSearch: brute force over every live vector (or the filter's allow-list).
-//   - Quantization: kScalar keeps an int8 code per dimension (global min/max learned from the
-//     first vectors, clamped after) and kBinary one bit per dimension (sign); traversal uses the
-//     compact codes, then the best candidates are re-scored on the full float32 vectors, which
-//     are kept (Stats reports their bytes separately: they could live outside RAM).
+//   - Quantization: kScalar keeps an int8 code per dimension (one scale learned from the first
+//     vectors, clamped after) and kBinary one bit per dimension (sign about a learned centre).
+//     A quantized index does NOT keep the float32 vectors in memory (only the first
+//     kTrainUntil of them, while the quantizer is still being fitted): the graph is built and
+//     traversed on the codes, and the best candidates are re-scored on full precision read
+//     through a FullVectorSource the caller provides (the engine reads its stored documents,
+//     the benchmark a file). Exact (ENN) search on a quantized index also reads every vector
+//     through the source. Without a source, searching a quantized index is kIllegalOperation.
 //   - Serialize / Deserialize to one byte string (format in docs/vector-search.md), so the
 //     engine can store the graph with the data and not rebuild it on restart.
 //
@@ -116,6 +120,18 @@ struct VectorFilter {
   }
 };
 
+// Where a quantized index reads full-precision vectors for re-scoring and exact search. The
+// caller owns the vectors (the engine's documents, a file); the index only holds codes.
+class FullVectorSource {
+ public:
+  virtual ~FullVectorSource() = default;
+  // For each labels[i], writes its vector (dims floats, as given to Add/Upsert: the index
+  // normalizes for cosine itself) to out[i * dims ..) and sets found[i] = 1, or found[i] = 0
+  // when the source has no vector for it (that candidate is then dropped). Called from
+  // searching threads concurrently, without the index's locks held.
+  virtual Status Fetch(std::span<const uint64_t> labels, float* out, uint8_t* found) const = 0;
+};
+
 struct VectorHit {
   uint64_t label;
   float distance;
@@ -133,12 +149,16 @@ struct SearchOptions {
   // Forces the filter plan (kExactScan or kFilteredGraph) instead of ChooseFilterPlan's choice;
   // for tests and benchmarks. kNone: choose automatically.
   FilterPlan force_plan = FilterPlan::kNone;
+  // Full-precision vectors for a quantized index (borrowed for the call); null: the source
+  // given to SetFullVectorSource. Ignored without quantization.
+  const FullVectorSource* source = nullptr;
 };
 
 struct SearchInfo {
   FilterPlan plan = FilterPlan::kNone;
   size_t distance_computations = 0;  // on codes or full vectors, including re-scoring
   size_t nodes_visited = 0;
+  size_t vectors_fetched = 0;        // full vectors read from the FullVectorSource
 };
 
 struct HnswStats {
@@ -147,7 +167,9 @@ struct HnswStats {
   size_t capacity_slots = 0;
   size_t graph_bytes = 0;            // neighbour lists (all layers) + per-slot metadata
   size_t code_bytes = 0;             // quantized codes (0 without quantization)
-  size_t full_vector_bytes = 0;      // float32 vectors (searched, or kept for re-scoring)
+  size_t full_vector_bytes = 0;      // float32 vectors held in memory: all of them without
+                                     // quantization; with it only the quantizer's training
+                                     // sample while it is being fitted (0 once fitted)
   size_t label_map_bytes = 0;        // label -> slot hash table
   size_t total_bytes = 0;            // everything this object holds, incl. the above
   int max_level = -1;
@@ -176,8 +198,13 @@ class HnswIndex {
   // Removes the label; true if it was present. Its slot is reused by a later insert.
   bool Remove(uint64_t label);
   bool Contains(uint64_t label) const;
-  // Copies the stored vector (normalized for cosine) into `out` (dims floats); false if absent.
+  // Copies the vector (normalized for cosine) into `out` (dims floats); false if absent. A
+  // quantized index reads it through the FullVectorSource (false without one).
   bool GetVector(uint64_t label, float* out) const;
+
+  // The source a quantized index re-scores from when SearchOptions::source is null (kept until
+  // replaced; may be null). Not persisted: set it again after Deserialize.
+  void SetFullVectorSource(std::shared_ptr<const FullVectorSource> source);
 
   // Grows the slot arrays to hold `slots` vectors without reallocating later.
   void Reserve(size_t slots);
@@ -188,9 +215,10 @@ class HnswIndex {
   // `out` is cleared and filled; `info` (optional) tells how it ran.
   Status Search(const float* query, const SearchOptions& options, std::vector<VectorHit>* out,
                 SearchInfo* info = nullptr) const;
-  // Brute force over live vectors (full precision), filter honoured. Same contract as Search.
+  // Brute force over live vectors (full precision, through the source when quantized), filter
+  // honoured. Same contract as Search.
   Status ExactSearch(const float* query, size_t k, const VectorFilter* filter,
-                     std::vector<VectorHit>* out) const;
+                     std::vector<VectorHit>* out, const FullVectorSource* source = nullptr) const;
 
   // The plan Search would choose for this filter, k and ef on the current index size. Rule
   // (measured, docs/vector-search.md): with an allow-list of n labels, exact scan when
@@ -201,13 +229,18 @@ class HnswIndex {
   static constexpr size_t kExactScanMinRows = 2048;
   static constexpr size_t kExactScanEfFactor = 16;
   static constexpr double kExactScanSelectivity = 0.03;
+  // A quantized index keeps the float32 vectors of at most this many rows in memory, only
+  // until its quantizer has been fitted on them.
+  static constexpr uint32_t kTrainUntil = 1024;
 
   size_t Size() const;           // live vectors
   size_t MemoryBytes() const;    // Stats().total_bytes
   HnswStats Stats() const;
 
-  // The whole index as bytes (format version 1, docs/vector-search.md): options, the caller's
-  // applied sequence number, labels, vectors, codes, quantizer, levels and neighbour lists.
+  // The whole index as bytes (format version 2, docs/vector-search.md): options, the caller's
+  // applied sequence number, labels, levels, vectors (without quantization) or codes (with it,
+  // plus the quantizer's training sample while it is being fitted), and neighbour lists.
+  // Deserialize also reads version 1 images (which held float32 vectors for every index).
   // A consistent snapshot: writers wait while it is taken.
   std::string Serialize() const;
   // Rebuilds an index from Serialize() output. kDataCorruption (naming what is wrong) for

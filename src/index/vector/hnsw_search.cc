@@ -41,7 +41,7 @@ struct I8L2 {
   const int8_t* q;
   int32_t (*fn)(const int8_t*, const int8_t*, size_t);
   const int8_t* code(uint32_t s) const {
-    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const int8_t*>(ix.code(s));
   }
   float operator()(uint32_t s) const { return float(fn(q, code(s), ix.dims)); }
   void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
@@ -51,7 +51,7 @@ struct I8IP {
   const int8_t* q;
   int32_t (*fn)(const int8_t*, const int8_t*, size_t);
   const int8_t* code(uint32_t s) const {
-    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const int8_t*>(ix.code(s));
   }
   float operator()(uint32_t s) const { return -float(fn(q, code(s), ix.dims)); }
   void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
@@ -61,7 +61,7 @@ struct Hamming {
   const uint64_t* q;
   uint32_t (*fn)(const uint64_t*, const uint64_t*, size_t);
   const uint64_t* code(uint32_t s) const {
-    return reinterpret_cast<const uint64_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const uint64_t*>(ix.code(s));
   }
   float operator()(uint32_t s) const { return float(fn(q, code(s), ix.code_words)); }
   void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
@@ -74,7 +74,7 @@ struct BinaryAsym {
   const float* q;  // query minus the quantizer's centre
   float (*fn)(const float*, const uint64_t*, size_t);
   const uint64_t* code(uint32_t s) const {
-    return reinterpret_cast<const uint64_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const uint64_t*>(ix.code(s));
   }
   float operator()(uint32_t s) const { return -fn(q, code(s), ix.dims); }
   void Prefetch(uint32_t s) const { PrefetchBytes(code(s), ix.code_bytes); }
@@ -101,7 +101,7 @@ struct I8L2Avx512 {
   const Impl& ix;
   const int8_t* q;
   const int8_t* code(uint32_t s) const {
-    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const int8_t*>(ix.code(s));
   }
   AMALGAM_AVX512_TARGET float operator()(uint32_t s) const {
     return float(vecdist::avx512::L2SqI8(q, code(s), ix.dims));
@@ -112,7 +112,7 @@ struct I8IPAvx512 {
   const Impl& ix;
   const int8_t* q;
   const int8_t* code(uint32_t s) const {
-    return reinterpret_cast<const int8_t*>(ix.codes.data() + size_t(s) * ix.code_bytes);
+    return reinterpret_cast<const int8_t*>(ix.code(s));
   }
   AMALGAM_AVX512_TARGET float operator()(uint32_t s) const {
     return -float(vecdist::avx512::DotI8(q, code(s), ix.dims));
@@ -234,8 +234,21 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,popcnt"), flatten)) ui
   return DescendWith(ix, dist, info);
 }
 
-uint32_t Descend(const Impl& ix, const float* q, SearchInfo* info) {
+// With quantization the upper layers are walked on the codes too (EncodeQuery first).
+uint32_t Descend(const Impl& ix, const VecScratch& s, const float* q, SearchInfo* info) {
   const bool euclidean = ix.opt.metric == VectorMetric::kEuclidean;
+  const vecdist::Kernels& k = *ix.kern;
+  if (ix.opt.quantization == VectorQuantization::kScalar) {
+    if (ix.kern == vecdist::Avx512())
+      return euclidean ? DescendAvx512(ix, I8L2Avx512{ix, s.qcode.data()}, info)
+                       : DescendAvx512(ix, I8IPAvx512{ix, s.qcode.data()}, info);
+    return euclidean ? DescendWith(ix, I8L2{ix, s.qcode.data(), k.l2sq_i8}, info)
+                     : DescendWith(ix, I8IP{ix, s.qcode.data(), k.dot_i8}, info);
+  }
+  if (ix.opt.quantization == VectorQuantization::kBinary) {
+    if (ix.binary_hamming) return DescendWith(ix, Hamming{ix, s.qbits.data(), k.hamming}, info);
+    return DescendWith(ix, BinaryAsym{ix, s.qcentered.data(), k.masked_sum}, info);
+  }
   if (ix.kern == vecdist::Avx512()) {
     return euclidean ? DescendAvx512(ix, FloatL2Avx512{ix, q}, info) : DescendAvx512(ix, FloatIPAvx512{ix, q}, info);
   }
@@ -308,30 +321,28 @@ void Emit(const Impl& ix, std::vector<VecCand>& c, size_t k, std::vector<VectorH
 }
 
 // Keeps the k best in a max-heap.
-inline void PushTopK(std::vector<VecCand>& top, size_t k, VecCand c) {
+template <class C>
+inline void PushTopK(std::vector<C>& top, size_t k, C c) {
+  auto worse = [](const C& a, const C& b) { return a.dist < b.dist; };
   if (top.size() < k) {
     top.push_back(c);
-    std::push_heap(top.begin(), top.end(), MaxFirst());
+    std::push_heap(top.begin(), top.end(), worse);
   } else if (c.dist < top.front().dist) {
-    std::pop_heap(top.begin(), top.end(), MaxFirst());
+    std::pop_heap(top.begin(), top.end(), worse);
     top.back() = c;
-    std::push_heap(top.begin(), top.end(), MaxFirst());
+    std::push_heap(top.begin(), top.end(), worse);
   }
 }
 
-void ExactLocked(const Impl& ix, VecScratch& s, size_t k, const VectorFilter* f, std::vector<VectorHit>* out,
-                 SearchInfo* info) {
-  s.top.clear();
-  const float* q = s.query.data();
-  size_t ndist = 0;
+// The live slots passing the filter (all live slots without one), de-duplicated, into s.batch;
+// returns their number.
+size_t MatchingSlots(const Impl& ix, VecScratch& s, const VectorFilter* f) {
   const LabelPredicate* pred = f ? f->predicate : nullptr;
+  size_t m = 0;
   if (f && f->has_allow) {
     s.NewVisit(ix.used);
     const uint16_t epoch = s.visit_epoch;
-    // Resolve and de-duplicate first, then scan with the vectors a few rows ahead prefetched:
-    // the rows are scattered, so the scan is bound by memory latency, not arithmetic.
     if (s.batch.size() < f->allow.size()) s.batch.resize(f->allow.size());
-    size_t m = 0;
     for (uint64_t label : f->allow) {
       uint32_t slot = ix.label_map.Find(label);
       if (slot == LabelMap::kNone || s.visited[slot] == epoch) continue;
@@ -339,24 +350,94 @@ void ExactLocked(const Impl& ix, VecScratch& s, size_t k, const VectorFilter* f,
       if (pred && !pred->Accepts(label)) continue;
       s.batch[m++] = slot;
     }
-    constexpr size_t kAhead = 6;
-    for (size_t i = 0; i < std::min(m, kAhead); ++i) PrefetchBytes(ix.vec(s.batch[i]), ix.dims * 4);
-    for (size_t i = 0; i < m; ++i) {
-      if (i + kAhead < m) PrefetchBytes(ix.vec(s.batch[i + kAhead]), ix.dims * 4);
-      uint32_t slot = s.batch[i];
-      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
-    }
-    ndist += m;
   } else {
+    if (s.batch.size() < ix.live()) s.batch.resize(ix.live());
     for (uint32_t slot = 0; slot < ix.used; ++slot) {
       if (ix.free_flag[slot]) continue;
       if (pred && !pred->Accepts(ix.labels[slot])) continue;
-      PushTopK(s.top, k, {ix.Dist(q, slot), slot});
-      ++ndist;
+      s.batch[m++] = slot;
     }
   }
-  if (info) info->distance_computations += ndist;
+  return m;
+}
+
+// Exact scan on the in-memory float32 vectors (no quantization).
+void ExactLocked(const Impl& ix, VecScratch& s, size_t k, const VectorFilter* f, std::vector<VectorHit>* out,
+                 SearchInfo* info) {
+  s.top.clear();
+  const float* q = s.query.data();
+  const size_t m = MatchingSlots(ix, s, f);
+  // The rows are scattered, so the scan is bound by memory latency: prefetch a few ahead.
+  constexpr size_t kAhead = 6;
+  for (size_t i = 0; i < std::min(m, kAhead); ++i) PrefetchBytes(ix.vec(s.batch[i]), ix.dims * 4);
+  for (size_t i = 0; i < m; ++i) {
+    if (i + kAhead < m) PrefetchBytes(ix.vec(s.batch[i + kAhead]), ix.dims * 4);
+    uint32_t slot = s.batch[i];
+    PushTopK(s.top, k, VecCand{ix.Dist(q, slot), slot});
+  }
+  if (info) info->distance_computations += m;
   Emit(ix, s.top, k, out);
+}
+
+// Quantized: scan the codes of the matching slots, keeping the best `width` in s.top.
+void CodeScanLocked(const Impl& ix, VecScratch& s, size_t width, const VectorFilter* f, SearchInfo* info) {
+  s.top.clear();
+  const size_t m = MatchingSlots(ix, s, f);
+  for (size_t i = 0; i < m; ++i) PushTopK(s.top, width, VecCand{ix.CodeDist(s, s.batch[i]), s.batch[i]});
+  if (info) info->distance_computations += m;
+}
+
+struct LabCand {
+  float dist;
+  uint64_t label;
+};
+
+// Full-precision distance from the prepared query to a prepared vector.
+inline float FullDist(const Impl& ix, const float* q, const float* v) {
+  return ix.opt.metric == VectorMetric::kEuclidean ? ix.kern->l2sq(q, v, ix.dims) : 1.0f - ix.kern->dot(q, v, ix.dims);
+}
+
+// Scores s.rlabels on full precision read from `source`, keeping the best k in `top`
+// (max-heap). Labels the source does not have are skipped. Runs without the index lock.
+Status ScoreFromSource(const Impl& ix, VecScratch& s, const FullVectorSource& source, size_t k,
+                       std::vector<LabCand>& top, SearchInfo* info) {
+  constexpr size_t kBatch = 256;
+  const size_t d = ix.dims;
+  const float* q = s.query.data();
+  for (size_t at = 0; at < s.rlabels.size(); at += kBatch) {
+    size_t n = std::min(kBatch, s.rlabels.size() - at);
+    s.rvecs.resize(n * d);
+    s.rfound.assign(n, 0);
+    AMALGAM_RETURN_IF_ERROR(
+        source.Fetch(std::span<const uint64_t>(s.rlabels.data() + at, n), s.rvecs.data(), s.rfound.data()));
+    if (info) info->vectors_fetched += n;
+    for (size_t i = 0; i < n; ++i) {
+      if (!s.rfound[i]) continue;
+      float* v = s.rvecs.data() + i * d;
+      if (!ix.PrepareVector(v, v).ok()) continue;  // the source's copy is unusable: skip it
+      PushTopK(top, k, LabCand{FullDist(ix, q, v), s.rlabels[at + i]});
+    }
+    if (info) info->distance_computations += n;
+  }
+  return Status::OK();
+}
+
+Status EmitFromSource(const Impl& ix, VecScratch& s, const FullVectorSource& source, size_t k,
+                      std::vector<VectorHit>* out, SearchInfo* info) {
+  std::vector<LabCand> top;
+  top.reserve(k + 1);
+  AMALGAM_RETURN_IF_ERROR(ScoreFromSource(ix, s, source, k, top, info));
+  std::sort(top.begin(), top.end(), [](const LabCand& a, const LabCand& b) {
+    return a.dist < b.dist || (a.dist == b.dist && a.label < b.label);
+  });
+  out->reserve(top.size());
+  for (const LabCand& c : top) out->push_back({c.label, ix.ExternalDistance(c.dist)});
+  return Status::OK();
+}
+
+Status NoSource() {
+  return Status(ErrorCode::kIllegalOperation,
+                "a quantized vector index needs a full-vector source to re-score its candidates");
 }
 
 FilterPlan ChoosePlanLocked(const Impl& ix, const VectorFilter& f, size_t ef) {
@@ -380,6 +461,23 @@ struct ScratchGuard {
   VecScratch* s;
   ~ScratchGuard() { ix.Release(s); }
 };
+
+// Exact (ENN) search. Without quantization on the vectors in memory; with it, every matching
+// vector is read through the source (the lock is released first).
+Status ExactSearchImpl(const Impl& ix, VecScratch& s, std::shared_lock<std::shared_mutex>& g, size_t k,
+                       const VectorFilter* f, const FullVectorSource* source, std::vector<VectorHit>* out,
+                       SearchInfo* info) {
+  if (!ix.quantized()) {
+    ExactLocked(ix, s, k, f, out, info);
+    return Status::OK();
+  }
+  if (!source) return NoSource();
+  const size_t m = MatchingSlots(ix, s, f);
+  s.rlabels.resize(m);
+  for (size_t i = 0; i < m; ++i) s.rlabels[i] = ix.labels[s.batch[i]];
+  g.unlock();
+  return EmitFromSource(ix, s, *source, k, out, info);
+}
 
 }  // namespace
 
@@ -407,51 +505,74 @@ Status HnswIndex::Search(const float* query, const SearchOptions& o, std::vector
   FilterPlan plan = f ? ChoosePlanLocked(ix, *f, ef) : FilterPlan::kNone;
   if (f && o.force_plan != FilterPlan::kNone) plan = o.force_plan;
   if (info) info->plan = plan;
-  if (o.exact || plan == FilterPlan::kExactScan) {
+  const bool quantized = ix.quantized();
+  std::shared_ptr<const FullVectorSource> keep;
+  const FullVectorSource* source = o.source;
+  if (quantized && !source) {
+    keep = ix.source;
+    source = keep.get();
+    if (!source) return NoSource();
+  }
+  if (o.exact) return ExactSearchImpl(ix, s, g, k, f, source, out, info);
+  if (!quantized && plan == FilterPlan::kExactScan) {
     ExactLocked(ix, s, k, f, out, info);
     return Status::OK();
   }
   if (f && f->has_allow && f->allow.empty()) return Status::OK();
 
-  uint32_t ep = Descend(ix, s.query.data(), info);
-  const bool quantized = ix.opt.quantization != VectorQuantization::kNone;
   size_t width = ef;
   if (quantized) {
     ix.EncodeQuery(s.query.data(), s);
     width = std::max(ef, k * ix.opt.rescore_multiplier);
   }
-  if (!f && ix.free_slots.empty()) {
-    RunLayer0(ix, s, ep, width, AcceptAll{}, info);
+  if (plan == FilterPlan::kExactScan) {
+    CodeScanLocked(ix, s, width, f, info);  // quantized: exact scan on the codes, re-scored below
   } else {
-    const uint16_t* allowed = nullptr;
-    if (f && f->has_allow) {
-      s.NewAllow(ix.used);
-      for (uint64_t label : f->allow) {
-        uint32_t slot = ix.label_map.Find(label);
-        if (slot != LabelMap::kNone) s.allowed[slot] = s.allow_epoch;
+    uint32_t ep = Descend(ix, s, s.query.data(), info);
+    if (!f && ix.free_slots.empty()) {
+      RunLayer0(ix, s, ep, width, AcceptAll{}, info);
+    } else {
+      const uint16_t* allowed = nullptr;
+      if (f && f->has_allow) {
+        s.NewAllow(ix.used);
+        for (uint64_t label : f->allow) {
+          uint32_t slot = ix.label_map.Find(label);
+          if (slot != LabelMap::kNone) s.allowed[slot] = s.allow_epoch;
+        }
+        allowed = s.allowed.data();
       }
-      allowed = s.allowed.data();
+      RunLayer0(ix, s, ep, width, AcceptFiltered{ix, allowed, s.allow_epoch, f ? f->predicate : nullptr}, info);
     }
-    RunLayer0(ix, s, ep, width, AcceptFiltered{ix, allowed, s.allow_epoch, f ? f->predicate : nullptr}, info);
+    if (f && s.top.size() < k) {
+      // The graph walk found fewer matches than wanted: only an exact scan can tell whether
+      // more exist.
+      if (info) info->plan = FilterPlan::kExactScan;
+      if (!quantized) {
+        ExactLocked(ix, s, k, f, out, info);
+        return Status::OK();
+      }
+      CodeScanLocked(ix, s, width, f, info);
+    }
   }
-  if (quantized) {
-    // Re-score the candidates gathered on the codes with the full vectors.
-    for (VecCand& c : s.top) c.dist = ix.Dist(s.query.data(), c.slot);
-    if (info) info->distance_computations += s.top.size();
+  if (!quantized) {
+    Emit(ix, s.top, k, out);
+    return Status::OK();
   }
-  Emit(ix, s.top, k, out);
-  if (f && out->size() < k) {
-    // The graph walk found fewer matches than wanted: only an exact scan can tell whether
-    // more exist.
-    out->clear();
-    if (info) info->plan = FilterPlan::kExactScan;
-    ExactLocked(ix, s, k, f, out, info);
-  }
-  return Status::OK();
+  // Re-score on full precision. Scalar codes rank closely enough that the best
+  // k * rescore_multiplier by code distance hold the true top k; one bit per dimension does
+  // not, so binary re-scores every candidate gathered.
+  size_t count = s.top.size();
+  if (ix.opt.quantization == VectorQuantization::kScalar) count = std::min(count, k * ix.opt.rescore_multiplier);
+  auto by_code = [](const VecCand& a, const VecCand& b) { return a.dist < b.dist; };
+  if (count < s.top.size()) std::partial_sort(s.top.begin(), s.top.begin() + count, s.top.end(), by_code);
+  s.rlabels.resize(count);
+  for (size_t i = 0; i < count; ++i) s.rlabels[i] = ix.labels[s.top[i].slot];
+  g.unlock();
+  return EmitFromSource(ix, s, *source, k, out, info);
 }
 
 Status HnswIndex::ExactSearch(const float* query, size_t k, const VectorFilter* filter,
-                              std::vector<VectorHit>* out) const {
+                              std::vector<VectorHit>* out, const FullVectorSource* source) const {
   out->clear();
   if (k == 0) return InvalidArgument("the number of results must be at least 1");
   const Impl& ix = *impl_;
@@ -462,8 +583,12 @@ Status HnswIndex::ExactSearch(const float* query, size_t k, const VectorFilter* 
   std::shared_lock<std::shared_mutex> g(ix.mu);
   ix.n_searches.fetch_add(1, std::memory_order_relaxed);
   if (filter && !filter->has_allow && !filter->predicate) filter = nullptr;
-  ExactLocked(ix, s, k, filter, out, nullptr);
-  return Status::OK();
+  std::shared_ptr<const FullVectorSource> keep;
+  if (ix.quantized() && !source) {
+    keep = ix.source;
+    source = keep.get();
+  }
+  return ExactSearchImpl(ix, s, g, k, filter, source, out, nullptr);
 }
 
 }  // namespace amalgam::index

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "index/vector/hnsw_impl.h"
 
@@ -17,7 +18,9 @@ using Impl = HnswGraph;
 namespace {
 
 constexpr char kMagic[8] = {'A', 'M', 'V', 'H', 'N', 'S', 'W', '1'};
-constexpr uint32_t kFormatVersion = 1;
+// Version 2: quantized indexes keep codes only (plus the quantizer's training sample while it
+// is being fitted); version 1 (still read) kept every float32 vector.
+constexpr uint32_t kFormatVersion = 2;
 
 uint64_t Checksum(const char* p, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -81,8 +84,8 @@ std::string HnswIndex::Serialize() const {
   std::string out;
   size_t upper_words = 0;
   for (size_t s = 0; s < ix.used; ++s) upper_words += ix.levels[s] * ix.upper_stride;
-  out.reserve(128 + ix.used * (8 + 2 + ix.dims * 4 + ix.code_bytes + ix.link0_stride * 4) +
-              upper_words * 4 + ix.center.size() * 4);
+  out.reserve(128 + ix.used * (8 + 2 + ix.payload_bytes + ix.link0_stride * 4) + upper_words * 4 +
+              ix.center.size() * 4 + ix.train_vecs.size() * 4);
   Writer w(&out);
   w.Bytes(kMagic, 8);
   w.Put<uint32_t>(kFormatVersion);
@@ -102,14 +105,16 @@ std::string HnswIndex::Serialize() const {
   w.Put<int32_t>(ix.max_level);
   w.Put<float>(ix.scale);
   w.Put<uint32_t>(ix.trained);
+  const bool has_train = ix.training() && ix.used > 0;
+  w.Put<uint32_t>(has_train ? 1 : 0);  // flags: bit 0 = the training sample follows the codes
   if (o.quantization == VectorQuantization::kBinary) w.Bytes(ix.center.data(), ix.dims * 4);
   w.Bytes(ix.labels.data(), ix.used * 8);
   w.Bytes(ix.levels.data(), ix.used);
   w.Bytes(ix.free_flag.data(), ix.used);
-  // The format keeps all vectors, then all codes, then all layer-0 lists (the slab interleaves
-  // vectors and lists in memory).
-  for (uint32_t s = 0; s < ix.used; ++s) w.Bytes(ix.vec(s), ix.dims * 4);
-  w.Bytes(ix.codes.data(), ix.used * ix.code_bytes);
+  // The format keeps all payloads (vectors or codes), then all layer-0 lists (the slab
+  // interleaves them in memory).
+  for (uint32_t s = 0; s < ix.used; ++s) w.Bytes(ix.payload(s), ix.payload_bytes);
+  if (has_train) w.Bytes(ix.train_vecs.data(), ix.used * ix.dims * 4);
   for (uint32_t s = 0; s < ix.used; ++s) w.Bytes(ix.link0(s), ix.link0_stride * 4);
   for (size_t s = 0; s < ix.used; ++s)
     if (ix.levels[s] > 0) w.Bytes(ix.upper[s].get(), ix.levels[s] * ix.upper_stride * 4);
@@ -126,7 +131,7 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Deserialize(std::string_view bytes
   Reader r(bytes.substr(8, bytes.size() - 16));
   uint32_t version;
   if (!r.Get(&version)) return Corrupt("truncated header");
-  if (version != kFormatVersion) return Corrupt("unknown format version " + std::to_string(version));
+  if (version != kFormatVersion && version != 1) return Corrupt("unknown format version " + std::to_string(version));
   HnswOptions o;
   uint8_t metric, quant;
   uint16_t reserved;
@@ -143,7 +148,14 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Deserialize(std::string_view bytes
   if (!r.Get(&ix.applied_seq) || !r.Get(&ix.rng_state) || !r.Get(&used) || !r.Get(&ix.entry) ||
       !r.Get(&ix.max_level) || !r.Get(&ix.scale) || !r.Get(&ix.trained))
     return Corrupt("truncated header");
-  const size_t per_slot = 8 + 2 + size_t(ix.dims) * 4 + ix.code_bytes + ix.link0_stride * 4;
+  uint32_t flags = 0;
+  if (version >= 2 && !r.Get(&flags)) return Corrupt("truncated header");
+  if (flags > 1 || (flags != 0) != (ix.training() && used > 0)) return Corrupt("bad flags");
+  // Version 1 stored every float32 vector and, separately, the codes.
+  const size_t v1_vec = version == 1 ? size_t(ix.dims) * 4 : 0;
+  const size_t train_bytes = flags ? size_t(ix.dims) * 4 : 0;
+  const size_t stored_payload = version == 1 ? ix.code_bytes : ix.payload_bytes;
+  const size_t per_slot = 8 + 2 + v1_vec + stored_payload + train_bytes + ix.link0_stride * 4;
   if (used > r.left() / per_slot || used >= Impl::kNone) return Corrupt("slot count exceeds the image");
   if (o.quantization == VectorQuantization::kBinary && !r.Bytes(ix.center.data(), ix.dims * 4))
     return Corrupt("truncated quantizer");
@@ -151,8 +163,29 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Deserialize(std::string_view bytes
   ix.used = used;
   bool ok = r.Bytes(ix.labels.data(), used * 8) && r.Bytes(ix.levels.data(), used) &&
             r.Bytes(ix.free_flag.data(), used);
-  for (uint32_t s = 0; ok && s < used; ++s) ok = r.Bytes(ix.vec(s), ix.dims * 4);
-  ok = ok && r.Bytes(ix.codes.data(), used * ix.code_bytes);
+  if (version == 1) {
+    // Vectors then codes. A quantized index keeps its float32 vectors only as the training
+    // sample of a quantizer still being fitted.
+    const bool keep_train = ix.training();
+    if (keep_train) ix.train_vecs.resize(used * ix.dims);
+    std::vector<float> skip(ix.dims);
+    for (uint32_t s = 0; ok && s < used; ++s) {
+      if (!ix.quantized()) {
+        ok = r.Bytes(ix.vec(s), ix.dims * 4);
+      } else if (keep_train) {
+        ok = r.Bytes(ix.train_vecs.data() + size_t(s) * ix.dims, ix.dims * 4);
+      } else {
+        ok = r.Bytes(skip.data(), ix.dims * 4);
+      }
+    }
+    for (uint32_t s = 0; ok && s < used && ix.quantized(); ++s) ok = r.Bytes(ix.code(s), ix.code_bytes);
+  } else {
+    for (uint32_t s = 0; ok && s < used; ++s) ok = r.Bytes(ix.payload(s), ix.payload_bytes);
+    if (ok && flags) {
+      ix.train_vecs.resize(used * ix.dims);
+      ok = r.Bytes(ix.train_vecs.data(), used * ix.dims * 4);
+    }
+  }
   for (uint32_t s = 0; ok && s < used; ++s) ok = r.Bytes(ix.link0(s), ix.link0_stride * 4);
   if (!ok) return Corrupt("truncated slot arrays");
   for (uint32_t s = 0; s < used; ++s) {
