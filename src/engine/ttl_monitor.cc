@@ -189,8 +189,27 @@ Result<uint64_t> TtlMonitor::ExpireByAttribute(const catalog::CollectionInfo& in
     std::optional<int64_t> at = rule.expiry_millis(doc);
     return at && *at <= now;
   };
+  const index::KeyGenerator* gen = nullptr;
+  if (rule.index_id != 0 && rule.candidate_range) {
+    for (const index::KeyGenerator& g : h->indexes) {
+      if (g.spec().id == rule.index_id) gen = &g;
+    }
+  }
   std::vector<std::string> ids;
-  {
+  if (gen != nullptr) {
+    // The index holds the attribute: only the entries in the expired range are read. Each is
+    // re-checked under its lock by DeleteBatch, so an over-wide range costs only reads.
+    auto range = rule.candidate_range(now);
+    auto view = engine_.Read();
+    auto cursor = view->ScanIndex(gen->spec(), range.first, range.second);
+    std::set<std::string> seen;  // a multikey document has one entry per value
+    IndexCursorEntry e;
+    uint64_t scanned = 0;
+    while (scanned++ < options_.max_scan_per_pass && ids.size() < options_.max_deletes_per_pass && cursor->Next(&e)) {
+      if (seen.insert(std::string(e.encoded_id)).second) ids.emplace_back(e.encoded_id);
+    }
+    AMALGAM_RETURN_IF_ERROR(cursor->status());
+  } else {
     auto view = engine_.Read();
     auto cursor = view->Scan(*h);
     bson::DocView doc;

@@ -7,8 +7,10 @@
 //     expired documents, not the collection. An array of dates expires with its earliest date;
 //     a partial index expires only the documents it holds (both follow from the index keys).
 //   - kAttribute: a per-document expiry computed by `expiry_millis` (the DynamoDB face's
-//     TimeToLiveSpecification: epoch seconds in one attribute). Candidates come from a
-//     collection scan, bounded per pass.
+//     TimeToLiveSpecification: epoch seconds in one attribute). Candidates come from a range
+//     scan of an index on the attribute when the rule names one (`index_id` and
+//     `candidate_range`), so a pass costs the expired items; else from a collection scan,
+//     bounded per pass.
 //
 // Every candidate is re-read and re-checked under its lock before it is deleted, so a document
 // updated meanwhile survives. Deletes go through WriteTxn (indexes, change log with
@@ -43,10 +45,14 @@ struct TtlRule {
   enum class Kind : uint8_t { kIndex, kAttribute };
   Kind kind = Kind::kIndex;
   std::string name;                  // for logs: the index or attribute name
-  uint64_t index_id = 0;             // kIndex
+  uint64_t index_id = 0;             // kIndex; kAttribute: optional index holding the candidates
   int64_t expire_after_seconds = 0;  // kIndex
   // kAttribute: when the document expires (ms since the epoch), or nullopt for never.
   std::function<std::optional<int64_t>(bson::DocView)> expiry_millis;
+  // kAttribute with index_id: the encoded index-key range [lower, upper) that holds every
+  // document expired at `now_millis` (it may hold more: each candidate is re-checked with
+  // expiry_millis).
+  std::function<std::pair<std::string, std::string>(int64_t now_millis)> candidate_range;
 };
 
 // Extra rules for a collection (the DynamoDB face registers one for tables with TTL enabled).

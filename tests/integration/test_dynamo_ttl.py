@@ -98,3 +98,39 @@ def test_ttl_attribute_written_through_mongo_as_a_plain_number_counts(ddb, serve
     finally:
         c.close()
     assert wait_for(ddb, ["m2"]) == ["m2"]
+
+
+def test_items_from_before_enabling_expire_through_the_ttl_index(ddb, server):
+    import pymongo
+    make_table(ddb)
+    now = int(time.time())
+    for i in range(50):
+        ddb.put_item(TableName="Sessions", Item={"id": {"S": f"keep{i:02}"}, "exp": {"N": str(now + 3600)}})
+    ddb.put_item(TableName="Sessions", Item={"id": {"S": "old"}, "exp": {"N": str(now - 60)}})
+    ddb.put_item(TableName="Sessions", Item={"id": {"S": "text"}, "exp": {"S": str(now - 60)}})
+    ddb.update_time_to_live(TableName="Sessions",
+                            TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    c = pymongo.MongoClient("127.0.0.1", server.ports["mongo"], serverSelectionTimeoutMS=5000)
+    try:
+        names = [ix["name"] for ix in c["dynamodb"]["Sessions"].list_indexes()]
+        assert "ttl:exp" in names
+        # The DynamoDB face shows no index for it.
+        assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName="Sessions")["Table"]
+        expected = sorted([f"keep{i:02}" for i in range(50)] + ["text"])
+        assert wait_for(ddb, expected) == expected
+        ddb.put_item(TableName="Sessions", Item={"id": {"S": "new"}, "exp": {"N": str(now - 1)}})
+        assert wait_for(ddb, expected) == expected
+        ddb.update_time_to_live(TableName="Sessions",
+                                TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"})
+        assert "ttl:exp" not in [ix["name"] for ix in c["dynamodb"]["Sessions"].list_indexes()]
+    finally:
+        c.close()
+
+
+def test_an_attribute_name_the_index_cannot_hold_still_expires(ddb):
+    make_table(ddb)
+    ddb.update_time_to_live(TableName="Sessions",
+                            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires.at"})
+    ddb.put_item(TableName="Sessions", Item={"id": {"S": "a"}, "expires.at": {"N": str(int(time.time()) - 60)}})
+    ddb.put_item(TableName="Sessions", Item={"id": {"S": "b"}, "expires.at": {"N": str(int(time.time()) + 3600)}})
+    assert wait_for(ddb, ["b"]) == ["b"]

@@ -6,7 +6,7 @@
 
 #include "bson/builder.h"
 #include "bson/validate.h"
-#include "storage/key_codec.h"
+#include "storage/store.h"
 
 namespace amalgam::api::dynamo {
 namespace {

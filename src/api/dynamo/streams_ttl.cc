@@ -8,13 +8,15 @@
 #include "api/dynamo/service_internal.h"
 #include "api/dynamo/streams.h"
 #include "api/dynamo/table_meta.h"
+#include "bson/builder.h"
+#include "storage/key_codec.h"
+#include "storage/store.h"
 
 namespace amalgam::api::dynamo {
 namespace {
 
 constexpr int64_t kFiveYearsMillis = int64_t{5} * 365 * 24 * 3600 * 1000;
 
-// Epoch milliseconds from the item's TTL attribute, when it is an N.
 // Epoch milliseconds from the item's TTL attribute, when it is an N. Key attributes are stored
 // at the top level too (docs/dynamodb-mapping.md), so one field lookup serves every attribute.
 std::optional<int64_t> ExpiryOf(const std::string& attr, bson::DocView doc) {
@@ -47,8 +49,37 @@ std::vector<engine::TtlRule> DynamoTtlRules(const catalog::CollectionInfo& info)
     if (*at < wall - kFiveYearsMillis) return std::nullopt;
     return at;
   };
+  std::string index_name = TtlIndexName((*meta)->ttl_attribute);
+  for (const catalog::IndexSpec& spec : info.indexes) {
+    if (spec.name != index_name || spec.state != catalog::IndexSpec::State::kReady) continue;
+    rule.index_id = spec.id;
+    // Numbers encode in numeric order whatever their BSON type (docs/key-encoding.md) and end
+    // themselves, so [key(now - 5 years), successor(key(now))) holds exactly the numbers in
+    // that interval. Strings, sets and other types sort elsewhere and are never read.
+    rule.candidate_range = [](int64_t now_millis) {
+      bson::Builder b;
+      b.AppendDouble("lo", static_cast<double>(now_millis - kFiveYearsMillis) / 1000.0);
+      b.AppendDouble("hi", static_cast<double>(now_millis) / 1000.0);
+      bson::Document d = std::move(b).Finish();
+      return std::make_pair(storage::EncodeValue(d.view().Get("lo")).key,
+                            storage::PrefixSuccessor(storage::EncodeValue(d.view().Get("hi")).key));
+    };
+  }
   rules.push_back(std::move(rule));
   return rules;
+}
+
+std::string TtlIndexName(std::string_view attr) { return "ttl:" + std::string(attr); }
+
+std::optional<bson::Document> TtlIndexSpec(std::string_view attr) {
+  if (attr.empty() || attr.find('.') != std::string_view::npos || attr[0] == '$') return std::nullopt;
+  bson::Builder b;
+  b.StartDocument("key").AppendInt32(attr, 1).EndDocument();
+  b.AppendString("name", TtlIndexName(attr));
+  b.StartDocument("partialFilterExpression");
+  b.StartDocument(attr).AppendBool("$exists", true).EndDocument();
+  b.EndDocument();
+  return std::move(b).Finish();
 }
 
 }  // namespace amalgam::api::dynamo

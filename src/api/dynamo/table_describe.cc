@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "api/dynamo/model/bson_mapping.h"
+#include "api/dynamo/streams.h"
 
 namespace amalgam::api::dynamo {
 
@@ -459,9 +460,20 @@ Status UpdateTimeToLive(OpContext& ctx) {
     return Validation("TimeToLive is active on a different AttributeName: current AttributeName is " +
                       meta.ttl_attribute);
   }
+  // The expirer reads candidates from an index on the attribute (streams.h, TtlIndexSpec):
+  // built over the existing items before TTL is on, dropped once it is off.
+  std::optional<bson::Document> ttl_index = TtlIndexSpec(*attr);
+  if (*enabled && ttl_index) {
+    Result<bool> built = ctx.state.engine.CreateIndex(kDynamoDb, meta.name, ttl_index->view());
+    if (!built.ok()) return built.status();
+  }
   meta.ttl_enabled = *enabled;
   meta.ttl_attribute = std::string(*attr);
   AMALGAM_RETURN_IF_ERROR(SaveMeta(ctx, table, meta));
+  if (!*enabled && ttl_index) {
+    Status dropped = ctx.state.engine.DropIndex(kDynamoDb, meta.name, TtlIndexName(*attr));
+    if (!dropped.ok() && dropped.code() != ErrorCode::kIndexNotFound) return dropped;  // none: enabled before it existed
+  }
   JsonWriter& w = ctx.out;
   w.StartObject();
   WriteKey(w, "TimeToLiveSpecification");
