@@ -11,6 +11,9 @@
 // cost      closed-loop inserts on --conns connections for --measure-ms, with 0 and then with
 //           --streams open change streams on the collection (each drained by its own thread);
 //           rounds interleave (none, streams, none, streams) and the best round of each counts.
+//           --cost-rate R paces the writers at R inserts/s instead (server CPU per insert and per
+//           event at equal load, less noisy on a shared machine); --none off skips the rounds
+//           without streams (to profile the server with streams alone).
 //
 // dynamo    with --dynamo HOST:PORT (amalgamd's DynamoDB face): the same paced load of PutItems
 //           (--rate over --writers keep-alive HTTP connections) into a table with a KEYS_ONLY
@@ -24,7 +27,8 @@
 //           (CLOCK_THREAD_CPUTIME_ID), which share the machine's cores with the server.
 // Usage: change_stream_bench --mongo URI [--rate 5000] [--writers 4] [--measure-ms 5000]
 //                            [--conns 8] [--streams 4] [--server-pid PID] [--rounds 2]
-//                            [--latency on|off] [--cost on|off] [--dynamo IP:PORT] [--poll-ms 1]
+//                            [--latency on|off] [--cost on|off] [--none on|off] [--cost-rate 0]
+//                            [--dynamo IP:PORT] [--poll-ms 1]
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
@@ -116,6 +120,8 @@ struct Args {
   std::string dynamo;  // host:port of amalgamd's DynamoDB face (GetRecords latency)
   int poll_ms = 1;     // GetRecords pause after an empty answer
   bool skip_cost = false;
+  bool skip_none = false;
+  int cost_rate = 0;  // --cost-rate R: the cost rounds' writers paced at R inserts/s in all (0: closed loop)  // --none off: only the rounds with streams (for profiling them alone)
 };
 
 mongoc_client_t* Connect(const Args& a) {
@@ -515,7 +521,15 @@ Round Throughput(const Args& a, int streams, int round) {
       connected++;
       std::this_thread::sleep_until(start);
       double cpu0 = ThreadCpuSeconds();
-      for (int64_t i = w; Clock::now() < end; i += a.conns) {
+      // Paced (--cost-rate): this writer's k-th insert is due at start + k * conns / rate, so the
+      // server's CPU per insert compares at the same load with and without streams.
+      double per_ns = a.cost_rate > 0 ? 1e9 * a.conns / a.cost_rate : 0;
+      for (int64_t i = w, k = 0; Clock::now() < end; i += a.conns, ++k) {
+        if (per_ns > 0) {
+          auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(k * per_ns + w * per_ns / a.conns));
+          if (due >= end) break;
+          std::this_thread::sleep_until(due);
+        }
         if (Insert(coll, i)) ops++;
       }
       AddTo(writer_cpu, ThreadCpuSeconds() - cpu0);
@@ -572,6 +586,8 @@ int main(int argc, char** argv) {
     else if (k == "--server-pid") a.server_pid = std::atoi(v.c_str());
     else if (k == "--rounds") a.rounds = std::atoi(v.c_str());
     else if (k == "--latency") a.skip_latency = v == "off";
+    else if (k == "--none") a.skip_none = v == "off";
+    else if (k == "--cost-rate") a.cost_rate = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -590,8 +606,10 @@ int main(int argc, char** argv) {
   }
   Round none, with;
   for (int round = 0; round < a.rounds; ++round) {
-    Round r0 = Throughput(a, 0, round);
-    if (r0.rate > none.rate) none = r0;
+    if (!a.skip_none) {
+      Round r0 = Throughput(a, 0, round);
+      if (r0.rate > none.rate) none = r0;
+    }
     Round r1 = Throughput(a, a.streams, round);
     if (r1.rate > with.rate) with = r1;
   }

@@ -2,6 +2,7 @@
 #include "api/mongo/commands/change_stream.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -382,17 +383,33 @@ class SharedEntry {
   explicit SharedEntry(storage::ChangeEntry e) : entry(std::move(e)) {}
   const storage::ChangeEntry entry;
 
+  ~SharedEntry() {
+    const bson::Document* p = plain_.load(std::memory_order_acquire);
+    if (p != &kNoEvent) delete p;
+  }
+  SharedEntry(const SharedEntry&) = delete;
+  SharedEntry& operator=(const SharedEntry&) = delete;
+
   // The event as every plain stream shows it, built on first use; null when the entry shows
-  // no event to plain streams (a catalog change only showExpandedEvents reports).
+  // no event to plain streams (a catalog change only showExpandedEvents reports). Lock-free:
+  // two streams that build it at once both build it, and the first to publish wins (the
+  // event depends on the entry alone, so both are the same bytes). std::call_once here cost a
+  // futex system call per entry (glibc wakes waiters after every initialization).
   const bson::Document* PlainEvent() const {
-    std::call_once(plain_once_, [&] {
+    const bson::Document* p = plain_.load(std::memory_order_acquire);
+    if (p == nullptr) {
       static const StreamSpec kPlain;
       bson::Builder b;
       EventBuilder builder(nullptr, kPlain);
       Result<bool> has = builder.Build(entry, b);  // a plain spec never fails
-      if (has.ok() && *has) plain_ = std::move(b).Finish();
-    });
-    return plain_ ? &*plain_ : nullptr;
+      const bson::Document* built = has.ok() && *has ? new bson::Document(std::move(b).Finish()) : &kNoEvent;
+      if (plain_.compare_exchange_strong(p, built, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        p = built;
+      } else if (built != &kNoEvent) {
+        delete built;  // another stream published first: p is its copy
+      }
+    }
+    return p == &kNoEvent ? nullptr : p;
   }
   // Approximate memory held, for the tail's bound.
   size_t bytes() const {
@@ -403,8 +420,8 @@ class SharedEntry {
   }
 
  private:
-  mutable std::once_flag plain_once_;
-  mutable std::optional<bson::Document> plain_;
+  static inline const bson::Document kNoEvent{};  // plain_ for "no plain event"
+  mutable std::atomic<const bson::Document*> plain_{nullptr};
 };
 using SharedEntryPtr = std::shared_ptr<const SharedEntry>;
 
@@ -525,13 +542,25 @@ class EventSource final : public engine::DocumentSource {
   }
 
   Result<bool> Next(bson::Document* out) override {
+    bson::DocView view;
+    AMALGAM_ASSIGN_OR_RETURN(bool more, NextView(&view));
+    if (!more) return false;
+    *out = current_.own ? std::move(*current_.own) : bson::Document(view);
+    current_.own.reset();
+    return true;
+  }
+
+  // Next without a copy: *view is the event, valid until the next call. A plain stream's event
+  // is the shared entry's bytes (docs/change-streams.md, "Sharing"), so the batch copies each
+  // event once, from the tail into the reply.
+  Result<bool> NextView(bson::DocView* view) {
     while (true) {
       if (!queue_.empty()) {
-        last_ = queue_.front().first;
-        last_id_ = EncodeToken(last_);
-        *out = std::move(queue_.front().second);
+        current_ = std::move(queue_.front());
         queue_.pop_front();
+        last_ = current_.point;
         if (last_.invalidate) done_ = true;
+        *view = current_.own ? current_.own->view() : current_.shared->PlainEvent()->view();
         return true;
       }
       if (done_ || stop_reading_) return false;
@@ -539,7 +568,7 @@ class EventSource final : public engine::DocumentSource {
       AMALGAM_ASSIGN_OR_RETURN(std::vector<SharedEntryPtr> entries, tail_->Read(after_seq_, kReadChunk, &scanned));
       for (const SharedEntryPtr& e : entries) {
         after_seq_ = e->entry.seq;
-        AMALGAM_RETURN_IF_ERROR(Translate(*e));
+        AMALGAM_RETURN_IF_ERROR(Translate(e));
         if (stop_reading_) break;
       }
       if (!stop_reading_) after_seq_ = std::max(after_seq_, scanned);
@@ -552,22 +581,22 @@ class EventSource final : public engine::DocumentSource {
 
   // The token of the point the stream has delivered up to.
   bson::Document CurrentToken() const { return EncodeToken(last_); }
-  // The _id of the last event produced.
-  const bson::Document& last_event_id() const { return last_id_; }
+  // The point of the last event produced (its _id is EncodeToken of it), or the high-water mark.
+  ResumePoint last_point() const { return last_; }
   uint64_t scanned_through() const { return after_seq_; }
   bool invalidated() const { return done_; }
 
  private:
-  Status Translate(const SharedEntry& shared) {
-    const storage::ChangeEntry& e = shared.entry;
+  Status Translate(const SharedEntryPtr& shared) {
+    const storage::ChangeEntry& e = shared->entry;
     if (!InScope(spec_, e.record)) return Status::OK();
     ResumePoint p{e.seq, false};
     if (IsPlain(spec_)) {
-      if (const bson::Document* event = shared.PlainEvent()) queue_.emplace_back(p, *event);
+      if (shared->PlainEvent()) queue_.push_back(Queued{p, shared, std::nullopt});
     } else {
       bson::Builder b;
       AMALGAM_ASSIGN_OR_RETURN(bool has, builder_.Build(e, b));
-      if (has) queue_.emplace_back(p, std::move(b).Finish());
+      if (has) queue_.push_back(Queued{p, nullptr, std::move(b).Finish()});
     }
     if (Invalidates(spec_, e.record)) QueueInvalidate(e);
     return Status::OK();
@@ -577,7 +606,7 @@ class EventSource final : public engine::DocumentSource {
     ResumePoint p{e.seq, true};
     bson::Builder b;
     AppendHeader(b, e, p, "invalidate");
-    queue_.emplace_back(p, std::move(b).Finish());
+    queue_.push_back(Queued{p, nullptr, std::move(b).Finish()});
     stop_reading_ = true;
     after_seq_ = e.seq;
   }
@@ -587,9 +616,16 @@ class EventSource final : public engine::DocumentSource {
   EventBuilder builder_;  // refers to spec_
   std::shared_ptr<ChangeLogTail> tail_;
   uint64_t after_seq_;
+  // An event waiting to be produced: a plain stream's is the shared entry's PlainEvent (no
+  // copy), any other's is built for this stream.
+  struct Queued {
+    ResumePoint point;
+    SharedEntryPtr shared;
+    std::optional<bson::Document> own;
+  };
   ResumePoint last_;
-  bson::Document last_id_;
-  std::deque<std::pair<ResumePoint, bson::Document>> queue_;
+  std::deque<Queued> queue_;
+  Queued current_;  // the event NextView returned last
   bool stop_reading_ = false;  // an invalidate is queued: read no further
   bool done_ = false;          // the invalidate has been produced
 };
@@ -598,16 +634,20 @@ class EventSource final : public engine::DocumentSource {
 class StreamSource final : public engine::DocumentSource {
  public:
   StreamSource(std::unique_ptr<EventSource> events, const query::Pipeline* pipeline) : events_(events.get()) {
-    std::unique_ptr<query::Stage> input = query::MakeSourceStage(std::move(events));
-    stage_ = pipeline ? pipeline->Build(std::move(input)) : std::move(input);
+    if (!pipeline) {
+      direct_ = std::move(events);  // nothing to run the events through
+      return;
+    }
+    stage_ = pipeline->Build(query::MakeSourceStage(std::move(events)));
   }
   Result<bool> Next(bson::Document* out) override {
+    if (direct_) return direct_->Next(out);
     query::Row row;
     AMALGAM_ASSIGN_OR_RETURN(bool more, stage_->Next(&row));
     if (!more) return false;
     bson::Value id = row.doc.view().Get("_id");
     if (id.type() != bson::BsonType::kDocument ||
-        bson::CompareDocuments(id.AsDocument(), events_->last_event_id().view()) != 0) {
+        bson::CompareDocuments(id.AsDocument(), EncodeToken(events_->last_point()).view()) != 0) {
       return Status(ErrorCode::kChangeStreamFatalError,
                     "Encountered an event whose _id field, which contains the resume token, was modified by the "
                     "pipeline. Modifying the _id field of an event makes it impossible to resume the stream from that "
@@ -617,10 +657,14 @@ class StreamSource final : public engine::DocumentSource {
     return true;
   }
   EventSource& events() { return *events_; }
+  // True when no stage follows $changeStream: the events are the stream's documents as they
+  // are, so a batch can take them with EventSource::NextView.
+  bool direct() const { return direct_ != nullptr; }
 
  private:
-  EventSource* events_;  // owned inside stage_
-  std::unique_ptr<query::Stage> stage_;
+  EventSource* events_;                  // direct_ or owned inside stage_
+  std::unique_ptr<EventSource> direct_;  // without a pipeline
+  std::unique_ptr<query::Stage> stage_;  // with one
 };
 
 // ---- options --------------------------------------------------------------------------------
@@ -753,11 +797,13 @@ class StreamCursorSource final : public engine::DocumentSource {
       : pipeline_(std::move(pipeline)), source_(std::move(events), pipeline_.get()) {}
   Result<bool> Next(bson::Document* out) override { return source_.Next(out); }
   EventSource& events() { return source_.events(); }
+  bool direct() const { return source_.direct(); }
 
   // getMore bookkeeping (a cursor serves one request at a time).
   std::chrono::steady_clock::time_point await_deadline{};  // of the getMore in progress
   std::chrono::steady_clock::time_point last_answer{};     // when the last non-empty batch went out
   bool coalescing = false;  // the getMore in progress has waited for a tick to gather events
+  ResumePoint pending_point;  // of Cursor::pending (the event held back for the next batch)
 
  private:
   std::unique_ptr<query::Pipeline> pipeline_;
@@ -768,34 +814,51 @@ StreamCursorSource* AsStream(const Cursor& cursor) { return dynamic_cast<StreamC
 
 // Fills a batch: up to batch_size events (0: no count limit), within the reply size limit.
 // Never waits. Appends {<field>: [...], postBatchResumeToken} and returns how many events.
+// On an error `out` is left half-built (the caller answers the error instead).
 Result<int64_t> AppendBatch(Cursor& cursor, int64_t batch_size, std::string_view field, bson::Builder& out) {
   StreamCursorSource* stream = AsStream(cursor);
-  bson::Builder batch;
-  batch.StartArray("b");
-  bson::ArrayBuilder a(batch);
+  EventSource& events = stream->events();
+  out.StartArray(field);
+  bson::ArrayBuilder a(out);
   size_t bytes = 0;
-  std::optional<bson::Document> last_returned_id;
+  std::optional<ResumePoint> last_returned;
   while (batch_size <= 0 || a.count() < batch_size) {
-    if (!cursor.pending) {
-      bson::Document next;
-      AMALGAM_ASSIGN_OR_RETURN(bool more, stream->Next(&next));
+    bson::DocView next;
+    ResumePoint point;
+    if (cursor.pending) {
+      next = cursor.pending->view();
+      point = stream->pending_point;
+    } else if (stream->direct()) {
+      AMALGAM_ASSIGN_OR_RETURN(bool more, events.NextView(&next));
       if (!more) break;
-      cursor.pending = std::move(next);
+      point = events.last_point();
+    } else {
+      bson::Document doc;
+      AMALGAM_ASSIGN_OR_RETURN(bool more, stream->Next(&doc));
+      if (!more) break;
+      cursor.pending = std::move(doc);
+      stream->pending_point = events.last_point();  // the pipeline keeps each event's _id
+      next = cursor.pending->view();
+      point = stream->pending_point;
     }
-    size_t size = cursor.pending->bytes().size();
-    if (a.count() > 0 && bytes + size > kMaxBatchBytes) break;
-    batch.AppendDocument(a.Next(), cursor.pending->view());
+    size_t size = next.bytes_view().size();
+    if (a.count() > 0 && bytes + size > kMaxBatchBytes) {
+      if (!cursor.pending) {
+        cursor.pending = bson::Document(next);  // held back for the next batch
+        stream->pending_point = point;
+      }
+      break;
+    }
+    out.AppendDocument(a.Next(), next);
     bytes += size;
-    last_returned_id = bson::Document(cursor.pending->view().Get("_id").AsDocument());
+    last_returned = point;
     cursor.pending.reset();
   }
   int64_t n = a.count();
-  batch.EndArray();
-  bson::Document arr = std::move(batch).Finish();
-  out.AppendArray(field, arr.view().Get("b").AsDocument());
+  out.EndArray();
   // With an event held back for the next batch, the stream has only delivered up to the last
   // one returned.
-  bson::Document pbrt = cursor.pending && last_returned_id ? *last_returned_id : stream->events().CurrentToken();
+  bson::Document pbrt = cursor.pending && last_returned ? EncodeToken(*last_returned) : events.CurrentToken();
   out.AppendDocument("postBatchResumeToken", pbrt.view());
   return n;
 }
@@ -924,9 +987,9 @@ Status ChangeStreamAggregate(CommandContext& ctx, bson::Builder& r) {
   ctx.service.stats().query++;
 
   r.StartDocument("cursor");
-  int64_t n = 0;
   if (batch_size > 0) {
-    AMALGAM_ASSIGN_OR_RETURN(n, AppendBatch(*cursor, batch_size, "firstBatch", r));
+    Result<int64_t> first = AppendBatch(*cursor, batch_size, "firstBatch", r);
+    if (!first.ok()) return first.status();
   } else {
     r.StartArray("firstBatch").EndArray();
     r.AppendDocument("postBatchResumeToken", AsStream(*cursor)->events().CurrentToken().view());
