@@ -9,7 +9,9 @@
 // queries: the bulk load leaves the memtables), and then, per round and per ef, runs
 // every query in-process and through the server, side by side. Reported: recall@10 against the
 // exact ground truth and queries per second (median over rounds) for both, the ratio, and the
-// server's CPU time per query (from /proc/PID/stat when --pid is given).
+// server's CPU time per query (from /proc/PID/stat when --pid is given). Each round also times
+// `ping` round trips on the same connection: "ping bound" is the ratio a query would reach if it
+// cost one ping plus the in-process search (no server work beyond the search).
 //
 // Usage: vector_e2e --mongo URI --data DIR/<dataset> [--pid SERVER_PID] [--nq 5000]
 //          [--ef 40,80,160] [--rounds 3] [--M 16] [--efc 200] [--batch 1000] [--skip-load]
@@ -198,6 +200,15 @@ class Server {
     bson_append_document_end(&indexes, &idx);
     bson_append_array_end(&cmd, &indexes);
     Command(&cmd, "createSearchIndexes");
+    bson_destroy(&cmd);
+  }
+
+  // One `ping` round trip (the wire's floor for any command on this connection).
+  void Ping() {
+    bson_t cmd;
+    bson_init(&cmd);
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    Command(&cmd, "ping", "admin");
     bson_destroy(&cmd);
   }
 
@@ -392,12 +403,21 @@ int main(int argc, char** argv) {
     std::vector<double> local_qps, remote_qps, server_cpu_us;
     double local_recall = 0, remote_recall = 0;
   };
+  // The wire's floor: `ping` round trips on the same connection, per round (median reported).
+  std::vector<double> ping_us, ping_cpu_us;
   std::vector<Cell> cells(efs.size());
   std::vector<int64_t> got(nq * 10);
   std::vector<VectorHit> hits;
   // Warm-up: one pass over the queries at the first ef both ways (page cache, block cache, pools).
   for (size_t i = 0; i < nq; ++i) server.Search(queries.data() + i * d, d, efs[0], 10, got.data() + i * 10);
   for (int r = 0; r < rounds; ++r) {
+    {
+      double cpu0 = ProcessCpuSeconds(pid);
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < nq; ++i) server.Ping();
+      ping_us.push_back(Seconds(t0, Clock::now()) * 1e6 / double(nq));
+      ping_cpu_us.push_back((ProcessCpuSeconds(pid) - cpu0) * 1e6 / double(nq));
+    }
     for (size_t e = 0; e < efs.size(); ++e) {
       Cell& c = cells[e];
       SearchOptions so;
@@ -419,14 +439,20 @@ int main(int argc, char** argv) {
       c.remote_recall = RecallAt10(got, gt, gd, nq);
     }
   }
+  // "ping bound": the ratio if a query cost exactly one ping round trip plus the in-process
+  // search, i.e. zero server overhead beyond the search (1 / (1 + ping time / search time)).
+  const double ping = Median(ping_us);
+  std::printf("# ping round trip %.1f us (amalgamd CPU %.1f us per ping), median of %d rounds of %zu\n", ping,
+              pid > 0 ? Median(ping_cpu_us) : 0.0, rounds, nq);
   std::printf(
       "\n| numCandidates (ef) | in-process recall@10 | in-process QPS | $vectorSearch recall@10 | "
-      "$vectorSearch QPS | e2e / in-process | server CPU us/query |\n|---|---|---|---|---|---|---|\n");
+      "$vectorSearch QPS | e2e / in-process | ping bound | server CPU us/query |\n|---|---|---|---|---|---|---|---|\n");
   for (size_t e = 0; e < efs.size(); ++e) {
     const Cell& c = cells[e];
     double lq = Median(c.local_qps), rq = Median(c.remote_qps);
-    std::printf("| %zu | %.4f | %.0f | %.4f | %.0f | %.0f%% | %s |\n", efs[e], c.local_recall, lq, c.remote_recall, rq,
-                100 * rq / lq, pid > 0 ? std::to_string(int(Median(c.server_cpu_us))).c_str() : "-");
+    std::string bound = skip_local ? "-" : std::to_string(int(100 / (1 + ping * lq / 1e6) + 0.5)) + "%";
+    std::printf("| %zu | %.4f | %.0f | %.4f | %.0f | %.0f%% | %s | %s |\n", efs[e], c.local_recall, lq, c.remote_recall,
+                rq, 100 * rq / lq, bound.c_str(), pid > 0 ? std::to_string(int(Median(c.server_cpu_us))).c_str() : "-");
   }
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
