@@ -128,6 +128,8 @@ class Client {
   // Runs `op` once on a random document (ids below `preload`, or `insert_id` for inserts).
   // Returns false and sets *err on any error or on a reply that does not match one document.
   virtual bool Run(Op op, int64_t id, int64_t insert_id, std::string* err) = 0;
+  // Transactions retried after a TransientTransactionError (write conflicts), warm-up included.
+  virtual int64_t retries() const { return 0; }
 };
 
 class Target {
@@ -329,6 +331,7 @@ class MongoClient final : public Client {
   bson_t ping_, find_one_opts_;
 
  public:
+  int64_t retries() const override { return txn_retries; }
   int64_t txn_retries = 0;
 };
 
@@ -641,6 +644,8 @@ CellResult RunCell(Target& target, Op op, int conns, int64_t warmup_ms, int64_t 
   for (auto& t : threads) t.join();
   double srv1 = ProcessCpuSeconds(target.server_pid, target.server_children);
   double cli1 = SelfCpuSeconds();
+  int64_t retries = 0;
+  for (const auto& c : clients) retries += c->retries();
   clients.clear();
 
   CellResult r{target.name(), op, conns};
@@ -650,6 +655,10 @@ CellResult RunCell(Target& target, Op op, int conns, int64_t warmup_ms, int64_t 
   if (!first_error.empty()) {
     std::fprintf(stderr, "mongo_load: %s %s x%d: %" PRId64 " errors, first: %s\n", target.name(),
                  OpName(op), conns, r.errors, first_error.c_str());
+  }
+  if (retries > 0) {
+    std::fprintf(stderr, "mongo_load: %s %s x%d: %" PRId64 " transactions retried after a write conflict "
+                 "(warm-up included)\n", target.name(), OpName(op), conns, retries);
   }
   if (all.empty()) return r;
   r.ops_per_s = static_cast<double>(all.size()) / (measure_ms / 1000.0);

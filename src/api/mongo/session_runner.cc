@@ -265,7 +265,16 @@ Status RunInTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s, i
     s.txn_number = txn_number;
     s.multi_doc = true;
     s.write_reply.reset();
-    s.txn = ctx.engine.Begin(storage::TxnOptions{});
+    storage::TxnOptions opts;
+    // The snapshot is taken at the transaction's first read or lock (UpdateCmd locks the
+    // documents its statements name first, so they need no validation against it).
+    opts.defer_snapshot = true;
+    // A key locked by another client transaction stays locked until that one's commit arrives,
+    // and waiting blocks this I/O thread; a snapshot transaction that waited would conflict
+    // anyway (the holder commits after our snapshot). So fail fast, as MongoDB does: 1 ms, the
+    // least RocksDB takes (0 would also fail on a merely busy lock-table stripe).
+    opts.lock_timeout_ms = 1;
+    s.txn = ctx.engine.Begin(opts);
     s.txn->SetTxnInfo(TxnInfo(ctx, txn_number));
     s.state = TxnState::kInProgress;
     s.txn_start_millis = now;
