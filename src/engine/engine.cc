@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "engine/change_log_index.h"
 #include "engine/vector_indexes.h"
 #include "index/index_entry.h"
 #include "index/index_writer.h"
@@ -37,6 +38,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const Engin
   std::unique_ptr<Engine> engine(new Engine());
   engine->options_ = options;
   AMALGAM_ASSIGN_OR_RETURN(engine->store_, storage::Store::Open(dir, options.store));
+  engine->change_index_ = std::make_unique<CollectionChangeIndex>(*engine->store_);
   AMALGAM_ASSIGN_OR_RETURN(engine->catalog_, catalog::Catalog::Open(*engine->store_));
   AMALGAM_RETURN_IF_ERROR(engine->RemoveOrphans());
   AMALGAM_RETURN_IF_ERROR(engine->LoadMultikeyFlags());
@@ -61,6 +63,7 @@ Engine::~Engine() {
   vectors_.reset();  // stops its threads and saves the graphs while the store is open
   handles_.clear();
   catalog_.reset();
+  change_index_.reset();
   store_.reset();
 }
 

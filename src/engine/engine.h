@@ -25,7 +25,8 @@
 
 namespace amalgam::engine {
 
-class VectorIndexes;  // engine/vector_indexes.h
+class VectorIndexes;          // engine/vector_indexes.h
+class CollectionChangeIndex;  // engine/change_log_index.h
 
 struct EngineOptions {
   storage::StoreOptions store;
@@ -93,6 +94,9 @@ class Engine {
   // been removed by retention (docs/change-log.md), kIOError, kDataCorruption.
   Result<std::vector<storage::ChangeEntry>> ReadChanges(uint64_t after_seq, size_t limit,
                                                         uint64_t* scanned_through = nullptr);
+  // One collection's change-log entries without reading every other collection's on each call
+  // (engine/change_log_index.h).
+  CollectionChangeIndex& change_index() { return *change_index_; }
 
  private:
   friend class WriteTxn;
@@ -112,6 +116,7 @@ class Engine {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<VectorIndexes> vectors_;  // stopped and destroyed first
+  std::unique_ptr<CollectionChangeIndex> change_index_;
   EngineOptions options_;
 
   std::mutex handles_mu_;

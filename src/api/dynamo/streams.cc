@@ -13,13 +13,26 @@
 #include "api/dynamo/model/json.h"
 #include "api/dynamo/streams_closed.h"
 #include "api/dynamo/streams_ops.h"
+#include "engine/change_log_index.h"
 
 namespace amalgam::api::dynamo {
 namespace {
 
 constexpr int64_t kIteratorLifetimeMillis = 15 * 60 * 1000;
+// Reads go through the engine's per-collection index of the log (engine/change_log_index.h):
+// entries of other tables are skipped without being decoded, and after the first read of a
+// table only its own entries are read. History from before that (a TRIM_HORIZON reader of a
+// table first read now) is scanned, at most kHistoryScan log entries per read and
+// kMaxReadsPerCall reads per call, so one call stays bounded on a log busy with other tables.
 constexpr size_t kReadChunk = 1000;
-constexpr int kMaxChunksPerCall = 20;  // bounds one GetRecords over a log busy with other tables
+constexpr size_t kHistoryScan = 100'000;
+constexpr int kMaxReadsPerCall = 5;
+
+// The stream's entries after `after` (at most kReadChunk), as Engine::ReadChanges answers.
+Result<std::vector<storage::ChangeEntry>> ReadStream(engine::Engine& engine, uint64_t cid, uint64_t after,
+                                                     uint64_t* scanned) {
+  return engine.change_index().Read(cid, after, kReadChunk, scanned, kHistoryScan);
+}
 
 Status NotFound(std::string what) {
   return Status(ErrorCode::kNamespaceNotFound, "Requested resource not found: " + std::move(what));
@@ -162,17 +175,18 @@ Result<uint64_t> FirstSeq(OpContext& ctx, const Stream& table) {
   if (memo.first != 0 || memo.scanned > engine.store().LastVisibleSeq()) memo = FirstSeqMemo{};
   uint64_t after = std::max(trimmed, memo.scanned);
   uint64_t found = 0;
-  for (int chunk = 0; chunk < 1000 && found == 0; ++chunk) {
+  uint64_t visible = engine.store().LastVisibleSeq();
+  for (int chunk = 0; chunk < 100 && found == 0; ++chunk) {
     uint64_t scanned = after;
-    AMALGAM_ASSIGN_OR_RETURN(auto entries, engine.ReadChanges(after, kReadChunk, &scanned));
+    AMALGAM_ASSIGN_OR_RETURN(auto entries, ReadStream(engine, table.cid, after, &scanned));
     for (const storage::ChangeEntry& e : entries) {
       if (InStream(table, since, e)) {
         found = e.seq;
         break;
       }
     }
-    after = scanned;
-    if (entries.size() < kReadChunk || (!table.open() && after >= table.last_seq())) break;
+    after = std::max(after, scanned);
+    if (after >= visible || (!table.open() && after >= table.last_seq())) break;
   }
   std::lock_guard<std::mutex> lock(g_first_mu);
   if (g_first_seq.size() > 10000) g_first_seq.clear();  // tables come and go: stay small
@@ -414,10 +428,11 @@ Status GetRecords(OpContext& ctx) {
   w.StartArray();
   size_t n = 0;
   uint64_t after = it.after;
-  for (int chunk = 0; chunk < kMaxChunksPerCall && n < max; ++chunk) {
+  uint64_t visible = ctx.state.engine.store().LastVisibleSeq();
+  for (int chunk = 0; chunk < kMaxReadsPerCall && n < max; ++chunk) {
     if (!table.open() && after >= table.last_seq()) break;
     uint64_t scanned = after;
-    auto entries = ctx.state.engine.ReadChanges(after, kReadChunk, &scanned);
+    auto entries = ReadStream(ctx.state.engine, table.cid, after, &scanned);
     if (!entries.ok()) {
       if (entries.status().code() == ErrorCode::kChangeStreamHistoryLost) {
         return Status(ErrorCode::kChangeStreamHistoryLost,
@@ -496,7 +511,7 @@ Status GetRecords(OpContext& ctx) {
     if (stopped) break;
     after = std::max(after, scanned);
     if (!table.open() && after >= table.last_seq()) break;
-    if (entries->size() < kReadChunk) break;  // reached the watermark
+    if (after >= visible) break;  // reached the watermark
   }
   w.EndArray();
   if (!table.open()) after = std::min(after, table.last_seq());
