@@ -981,7 +981,7 @@ Result<std::unique_ptr<Expression>> Expression::Parse(const bson::Value& v, cons
         if (row.name == first.name) return row.parse(row.name, first.value, ctx, depth);
       }
     }
-    return BadValue("Unrecognized expression '" + std::string(first.name) + "'");
+    return Coded(168, "Unrecognized expression '" + std::string(first.name) + "'");
   }
   std::vector<std::string> names;
   Args values;
