@@ -255,3 +255,25 @@ def test_lookup_in_an_aborted_transaction_leaves_nothing_behind(client, db):
     got = list(db.orders.aggregate([{"$lookup": {"from": "items", "localField": "item", "foreignField": "_id",
                                                  "as": "it"}}]))
     assert [len(d["it"]) for d in got] == [0, 0, 0]
+
+
+def test_out_keeps_the_targets_indexes_and_their_constraints(db):
+    db.src.insert_many([{"_id": i, "email": f"u{i}@x", "age": 20 + i} for i in range(5)])
+    db.people.insert_one({"_id": "old", "email": "old@x"})
+    db.people.create_index("email", unique=True, name="email_u")
+    db.people.create_index([("age", -1)], name="age_desc")
+    db.src.aggregate([{"$out": "people"}])
+    idx = {i["name"]: i for i in db.people.list_indexes()}
+    assert set(idx) == {"_id_", "email_u", "age_desc"}
+    assert idx["email_u"].get("unique") is True and dict(idx["age_desc"]["key"]) == {"age": -1}
+    assert sorted(d["_id"] for d in db.people.find()) == list(range(5))
+    # The unique index still holds: results with a duplicate email fail and the target stays.
+    with pytest.raises(OperationFailure) as e:
+        db.src.aggregate([{"$project": {"email": "same@x"}}, {"$out": "people"}])
+    assert e.value.code == 11000
+    assert sorted(d["_id"] for d in db.people.find()) == list(range(5))
+    assert not any(n.startswith("tmp.agg_out") for n in db.list_collection_names())
+    # The index serves queries on the new contents.
+    plan = db.people.find({"email": "u3@x"}).explain()["queryPlanner"]["winningPlan"]
+    assert "email_u" in str(plan)
+    assert db.people.find_one({"email": "u3@x"})["_id"] == 3

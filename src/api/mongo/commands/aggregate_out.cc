@@ -405,6 +405,20 @@ Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::Document
   std::string temp = "tmp.agg_out." + std::to_string(rng() % 1000000000);
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp, bson::DocView()));
   auto cleanup = [&] { ctx.engine.DropCollection(t.db, temp).IgnoreError(); };
+  // The target's indexes carry over (MongoDB's $out keeps them): built on the empty temporary
+  // collection first, so the results are checked against its unique indexes as they go in.
+  if (engine::HandlePtr old = ctx.engine.Find(t.db, t.coll)) {
+    for (const catalog::IndexSpec& spec : old->info->indexes) {
+      if (spec.is_id_index) continue;
+      bson::Document listing = spec.ToListing();
+      if (Result<bool> created = ctx.engine.CreateIndex(t.db, temp, listing.view()); !created.ok()) {
+        cleanup();
+        return created.status();
+      }
+    }
+    h = ctx.engine.Find(t.db, temp);
+    if (!h) return Status(ErrorCode::kNamespaceNotFound, "$out's temporary collection " + t.db + "." + temp + " disappeared");
+  }
   bson::Document doc;
   constexpr size_t kBatch = 1000;
   std::vector<bson::Document> batch;
