@@ -7,6 +7,7 @@
 // Usage: vector_bench --data DIR/ft100-angular [--n ROWS] [--nq QUERIES] [--threads T]
 //          [--M 16] [--efc 200] [--ef 10,20,40,80,160,320] [--rounds 3]
 //          [--only amalgam,hnswlib,faiss,sq8,bin,filter] [--nq-filter 1000]
+//          [--rescore 4 (HnswOptions::rescore_multiplier)] [--vecfile-dir /tmp]
 // (--nq-filter: queries per filtered case; forced graph traversal at 1% is slow by design)
 // QPS per (index, ef) is the median of --rounds rounds; indexes run side by side per round so
 // background load hits all of them alike. Memory is the heap growth during the build
@@ -242,7 +243,7 @@ class LabelsPredicate : public amalgam::index::LabelPredicate {
 int main(int argc, char** argv) {
   std::string data_dir, only = "amalgam,hnswlib,faiss,sq8,bin,filter", ef_list = "10,20,40,80,160,320";
   std::string vecfile_dir = "/tmp";
-  size_t n_limit = SIZE_MAX, nq_limit = 10000, nq_filter = 1000, M = 16, efc = 200;
+  size_t n_limit = SIZE_MAX, nq_limit = 10000, nq_filter = 1000, M = 16, efc = 200, rescore = 4;
   int threads = 1, rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
@@ -257,6 +258,7 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = std::stoi(v);
     else if (a == "--only") only = v;
     else if (a == "--vecfile-dir") vecfile_dir = v;
+    else if (a == "--rescore") rescore = std::stoul(v);
     else {
       std::fprintf(stderr, "vector_bench: unknown flag %s\n", a.c_str());
       return 2;
@@ -308,6 +310,7 @@ int main(int argc, char** argv) {
   base_opt.metric = angular ? VectorMetric::kCosine : VectorMetric::kEuclidean;
   base_opt.max_edges = uint32_t(M);
   base_opt.ef_construction = uint32_t(efc);
+  base_opt.rescore_multiplier = uint32_t(rescore);
   const vbench::Metric pm = angular ? vbench::Metric::kCosine : vbench::Metric::kL2;
 
   std::vector<Built> built;

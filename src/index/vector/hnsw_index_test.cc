@@ -527,13 +527,19 @@ TEST(VectorIndexTest, StatsReportMemory) {
 
 // Two writers add and remove, two readers search, for a bounded number of operations. Labels
 // removed before a search starts must never come back from it.
-TEST(VectorIndexTest, ConcurrentInsertRemoveSearch) {
+// Also for a quantized index, whose searches re-score through the source after releasing the
+// index lock.
+class VectorConcurrencyTest : public ::testing::TestWithParam<VectorQuantization> {};
+
+TEST_P(VectorConcurrencyTest, ConcurrentInsertRemoveSearch) {
   const size_t d = 16;
   HnswOptions o;
   o.dims = d;
   o.metric = VectorMetric::kEuclidean;
+  o.quantization = GetParam();
   auto ix = std::move(HnswIndex::Create(o)).value();
   auto data = RandomVectors(4000, d, 91);
+  if (o.quantization != VectorQuantization::kNone) ix->SetFullVectorSource(SourceFor(data, d));
   for (uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(ix->Add(i, &data[i * d]).ok());
   // Labels 0..499 are removed once, early, by writer 0: after `removed_done`, never returned.
   std::atomic<bool> removed_done{false};
@@ -574,6 +580,9 @@ TEST(VectorIndexTest, ConcurrentInsertRemoveSearch) {
   auto queries = RandomVectors(30, d, 92);
   EXPECT_GE(Recall(*ix, queries, d, 10, 128), 0.95);
 }
+
+INSTANTIATE_TEST_SUITE_P(FloatAndInt8, VectorConcurrencyTest,
+                         ::testing::Values(VectorQuantization::kNone, VectorQuantization::kScalar));
 
 // --- quantized indexes keep codes only and re-score through a FullVectorSource
 
