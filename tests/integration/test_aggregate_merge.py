@@ -257,8 +257,9 @@ def test_lookup_in_an_aborted_transaction_leaves_nothing_behind(client, db):
     assert [len(d["it"]) for d in got] == [0, 0, 0]
 
 
-def test_out_keeps_the_targets_indexes_and_their_constraints(db):
+def test_out_keeps_the_targets_options_indexes_and_their_constraints(db):
     db.src.insert_many([{"_id": i, "email": f"u{i}@x", "age": 20 + i} for i in range(5)])
+    db.create_collection("people", validator={"email": {"$type": "string"}})
     db.people.insert_one({"_id": "old", "email": "old@x"})
     db.people.create_index("email", unique=True, name="email_u")
     db.people.create_index([("age", -1)], name="age_desc")
@@ -267,6 +268,7 @@ def test_out_keeps_the_targets_indexes_and_their_constraints(db):
     assert set(idx) == {"_id_", "email_u", "age_desc"}
     assert idx["email_u"].get("unique") is True and dict(idx["age_desc"]["key"]) == {"age": -1}
     assert sorted(d["_id"] for d in db.people.find()) == list(range(5))
+    assert db.people.options().get("validator") == {"email": {"$type": "string"}}
     # The unique index still holds: results with a duplicate email fail and the target stays.
     with pytest.raises(OperationFailure) as e:
         db.src.aggregate([{"$project": {"email": "same@x"}}, {"$out": "people"}])

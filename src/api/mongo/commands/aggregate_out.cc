@@ -403,11 +403,14 @@ Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSourc
 Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
   std::mt19937_64 rng(std::random_device{}());
   std::string temp = "tmp.agg_out." + std::to_string(rng() % 1000000000);
-  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp, bson::DocView()));
+  // The target's options and indexes carry over (MongoDB's $out keeps them): the indexes are
+  // built on the empty temporary collection first, so the results are checked against its unique
+  // indexes as they go in.
+  engine::HandlePtr old = ctx.engine.Find(t.db, t.coll);
+  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp,
+                                                                            old ? old->info->options.view() : bson::DocView()));
   auto cleanup = [&] { ctx.engine.DropCollection(t.db, temp).IgnoreError(); };
-  // The target's indexes carry over (MongoDB's $out keeps them): built on the empty temporary
-  // collection first, so the results are checked against its unique indexes as they go in.
-  if (engine::HandlePtr old = ctx.engine.Find(t.db, t.coll)) {
+  if (old) {
     for (const catalog::IndexSpec& spec : old->info->indexes) {
       if (spec.is_id_index) continue;
       bson::Document listing = spec.ToListing();

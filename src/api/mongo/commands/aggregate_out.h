@@ -34,8 +34,9 @@ struct OutTarget {
 Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTarget* target);
 
 // Drains `source` and writes every document to the target. $out replaces the target collection
-// atomically (a temporary collection, with the target's indexes, renamed over it; a result that
-// breaks one of its unique indexes fails the stage and leaves the target as it was); $merge inserts / replaces / merges / runs the whenMatched pipeline (an
+// atomically (a temporary collection, with the target's options and indexes, renamed over
+// it; a result that breaks one of its unique indexes fails the stage and leaves the target as
+// it was); $merge inserts / replaces / merges / runs the whenMatched pipeline (an
 // update pipeline, query/update.h, with `variables` -- the aggregate's let values and NOW -- and
 // $merge's let evaluated against each result document) document by document, finding the
 // target document by its `on` fields. Errors: kOperationNotSupportedInTransaction in a
