@@ -110,6 +110,50 @@ TEST_F(ChangeStreamTest, BusyStreamWaitsForTheNextTickBeforeReading) {
   EXPECT_EQ(BatchSize(r), 2u) << bson::ToJson(r.view());
 }
 
+TEST_F(ChangeStreamTest, TheTickGrowsWithTheNumberOfBusyStreams) {
+  // Four streams that each answered a moment ago: the fourth to ask waits on a 4 ms grid
+  // (1 ms per busy stream, at least 2 and at most 5), so busy streams together answer about
+  // 1,000 batches a second. Being busy depends on the wall clock (answered within 5 ms), so a
+  // stalled machine gets a few attempts.
+  conn_.can_await = true;
+  int64_t ids[4];
+  for (int64_t& id : ids) id = Open();
+  bool checked = false;
+  for (int attempt = 0; attempt < 5 && !checked; ++attempt) {
+    for (int64_t id : ids) {  // each stream answers one event at once (not busy before)
+      Run(R"({"insert": "c", "documents": [{}], "$db": "t"})");
+      conn_.await.requested = false;
+      Run(GetMore(id, 5000));
+      if (conn_.await.requested) {  // it was still busy from the last attempt: take its tick
+        conn_.await.requested = false;
+        conn_.await.rerun = true;
+        Run(GetMore(id, 5000));
+        conn_.await.rerun = false;
+      }
+    }
+    std::chrono::steady_clock::time_point before, deadline;
+    bool all_waited = true;
+    for (int64_t id : ids) {
+      before = std::chrono::steady_clock::now();
+      Run(GetMore(id, 5000));
+      all_waited = all_waited && conn_.await.requested;
+      deadline = conn_.await.deadline;
+      conn_.await.requested = false;
+    }
+    if (!all_waited || std::chrono::steady_clock::now() - before > std::chrono::milliseconds(2)) continue;
+    EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(deadline.time_since_epoch()).count() % 4000, 0);
+    EXPECT_GT(deadline, before);
+    EXPECT_LE(deadline, before + std::chrono::milliseconds(4));
+    checked = true;
+    for (int64_t id : ids) {  // the reruns after the tick answer and leave the streams busy
+      conn_.await.rerun = true;
+      Run(GetMore(id, 5000));
+      conn_.await.rerun = false;
+    }
+  }
+  EXPECT_TRUE(checked) << "the streams never counted as busy together";
+}
+
 TEST_F(ChangeStreamTest, StreamsWithDifferentOptionsShareTheLogButShapeTheirOwnEvents) {
   auto open = [&](const std::string& target, const std::string& stage) {
     bson::Document r = Run(R"({"aggregate": )" + target + R"(, "pipeline": [{"$changeStream": )" + stage +

@@ -23,18 +23,29 @@ constexpr int64_t kDefaultAwaitMillis = 1000;  // MongoDB's default for awaitDat
 constexpr size_t kReadChunk = 256;             // change-log entries read at a time
 constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024 - 16 * 1024;
 // A stream answered less than kBusyWindow ago is under a steady flow of events: its getMore
-// first waits for the next tick of a kBatchTick grid before it reads, so each batch gathers the
-// commits of a whole tick instead of one round trip per commit or two, and every busy stream
-// wakes on the same ticks (docs/change-streams.md, "Batching"). It answers at once instead when
-// kBacklog entries or more are already waiting.
+// first waits for the next tick of a grid on the steady clock before it reads, so each batch
+// gathers the commits of a whole tick instead of one round trip per commit or two, and every
+// busy stream wakes on the same ticks (docs/change-streams.md, "Batching"). It answers at once
+// instead when kBacklog entries or more are already waiting. The tick is kBatchTick for one or
+// two busy streams and kTickPerBusyStream per busy stream beyond, up to kMaxBatchTick: every
+// batch costs a round trip on both sides (about 50 us of CPU in a libmongoc client, as much in
+// the server), so the busy streams together answer about 1,000 batches a second however many
+// there are, and an event waits at most kMaxBatchTick for its batch.
 constexpr auto kBusyWindow = std::chrono::milliseconds(5);
 constexpr auto kBatchTick = std::chrono::microseconds(2000);
+constexpr auto kTickPerBusyStream = std::chrono::microseconds(1000);
+constexpr auto kMaxBatchTick = std::chrono::microseconds(5000);
 constexpr uint64_t kBacklog = 1024;
 
-// The first kBatchTick boundary of the steady clock after `t`.
-std::chrono::steady_clock::time_point NextTick(std::chrono::steady_clock::time_point t) {
+// The tick for `busy` busy streams.
+std::chrono::microseconds BatchTick(int busy) {
+  return std::clamp<std::chrono::microseconds>(kTickPerBusyStream * busy, kBatchTick, kMaxBatchTick);
+}
+
+// The first boundary of a `tick` grid on the steady clock after `t`.
+std::chrono::steady_clock::time_point NextTick(std::chrono::steady_clock::time_point t, std::chrono::microseconds tick) {
   auto since = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
-  return std::chrono::steady_clock::time_point((since / kBatchTick + 1) * kBatchTick);
+  return std::chrono::steady_clock::time_point((since / tick + 1) * tick);
 }
 
 enum class Scope : uint8_t { kCollection, kDatabase, kCluster };
@@ -453,6 +464,11 @@ class ChangeLogTail {
     lo_ = hi_ = engine.store().LastVisibleSeq();
   }
 
+  // How many streams on this engine are busy (answered within kBusyWindow when their getMore
+  // came): each stream adds itself when it becomes busy and removes itself when a getMore finds
+  // it idle or when it closes (StreamCursorSource).
+  std::atomic<int> busy_streams{0};
+
   // Like engine::Engine::ReadChanges: entries with seq > after_seq, at most `limit`, and in
   // *scanned_through the seq the answer covers. Served from memory when `after_seq` is within
   // the tail (which then first takes in what was committed since it last grew); a reader
@@ -585,6 +601,7 @@ class EventSource final : public engine::DocumentSource {
   ResumePoint last_point() const { return last_; }
   uint64_t scanned_through() const { return after_seq_; }
   bool invalidated() const { return done_; }
+  ChangeLogTail& tail() { return *tail_; }
 
  private:
   Status Translate(const SharedEntryPtr& shared) {
@@ -795,6 +812,16 @@ class StreamCursorSource final : public engine::DocumentSource {
  public:
   StreamCursorSource(std::unique_ptr<query::Pipeline> pipeline, std::unique_ptr<EventSource> events)
       : pipeline_(std::move(pipeline)), source_(std::move(events), pipeline_.get()) {}
+  ~StreamCursorSource() override { SetBusy(false); }
+  StreamCursorSource(const StreamCursorSource&) = delete;
+  StreamCursorSource& operator=(const StreamCursorSource&) = delete;
+
+  // Counts this stream in (or out of) its tail's busy streams.
+  void SetBusy(bool busy) {
+    if (busy == counted_busy_) return;
+    counted_busy_ = busy;
+    events().tail().busy_streams.fetch_add(busy ? 1 : -1, std::memory_order_relaxed);
+  }
   Result<bool> Next(bson::Document* out) override { return source_.Next(out); }
   EventSource& events() { return source_.events(); }
   bool direct() const { return source_.direct(); }
@@ -808,6 +835,7 @@ class StreamCursorSource final : public engine::DocumentSource {
  private:
   std::unique_ptr<query::Pipeline> pipeline_;
   StreamSource source_;
+  bool counted_busy_ = false;
 };
 
 StreamCursorSource* AsStream(const Cursor& cursor) { return dynamic_cast<StreamCursorSource*>(cursor.source.get()); }
@@ -1027,6 +1055,7 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
     stream->await_deadline = deadline;
     stream->coalescing = false;
   }
+  if (!ctx.conn.await.rerun) stream->SetBusy(now - stream->last_answer < kBusyWindow);
   if (ctx.conn.can_await && !stream->coalescing && now < deadline && now - stream->last_answer < kBusyWindow &&
       ctx.engine.store().LastVisibleSeq() < stream->events().scanned_through() + kBacklog) {
     // Events are flowing: wait for the next tick to gather them into one batch. No commit ends
@@ -1034,7 +1063,8 @@ Status ChangeStreamGetMore(CommandContext& ctx, std::unique_ptr<Cursor> cursor, 
     stream->coalescing = true;
     ctx.conn.await.requested = true;
     ctx.conn.await.after_seq = UINT64_MAX;
-    ctx.conn.await.deadline = std::min(deadline, NextTick(now));
+    auto tick = BatchTick(stream->events().tail().busy_streams.load(std::memory_order_relaxed));
+    ctx.conn.await.deadline = std::min(deadline, NextTick(now, tick));
     cursor->last_used_millis = ctx.service.clock().NowMillis();
     ctx.service.cursors().CheckIn(std::move(cursor));
     return Status::OK();
