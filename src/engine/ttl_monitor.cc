@@ -210,14 +210,24 @@ Result<uint64_t> TtlMonitor::ExpireByAttribute(const catalog::CollectionInfo& in
     }
     AMALGAM_RETURN_IF_ERROR(cursor->status());
   } else {
+    // A pass scans at most max_scan_per_pass documents, from where the previous pass stopped,
+    // so every document of a larger collection is reached within a few passes.
+    std::string& resume = scan_resume_[info.id];
     auto view = engine_.Read();
-    auto cursor = view->Scan(*h);
+    auto cursor = view->ScanRange(*h, resume, "");
     bson::DocView doc;
     uint64_t scanned = 0;
-    while (scanned++ < options_.max_scan_per_pass && ids.size() < options_.max_deletes_per_pass && cursor->Next(&doc)) {
+    bool more = false;
+    while (ids.size() < options_.max_deletes_per_pass && (more = cursor->Next(&doc))) {
       if (expired(doc)) ids.emplace_back(cursor->encoded_id());
+      if (++scanned >= options_.max_scan_per_pass) break;
     }
     AMALGAM_RETURN_IF_ERROR(cursor->status());
+    if (more) {
+      resume = std::string(cursor->encoded_id()) + '\0';  // the next _id after the last one read
+    } else {
+      scan_resume_.erase(info.id);  // reached the end: the next pass starts again at the beginning
+    }
   }
   uint64_t total = 0;
   for (size_t i = 0; i < ids.size(); i += options_.batch_size) {

@@ -9,8 +9,8 @@
 //   - kAttribute: a per-document expiry computed by `expiry_millis` (the DynamoDB face's
 //     TimeToLiveSpecification: epoch seconds in one attribute). Candidates come from a range
 //     scan of an index on the attribute when the rule names one (`index_id` and
-//     `candidate_range`), so a pass costs the expired items; else from a collection scan,
-//     bounded per pass.
+//     `candidate_range`), so a pass costs the expired items; else from a collection scan of at
+//     most max_scan_per_pass documents, each pass going on where the previous one stopped.
 //
 // Every candidate is re-read and re-checked under its lock before it is deleted, so a document
 // updated meanwhile survives. Deletes go through WriteTxn (indexes, change log with
@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -107,6 +108,9 @@ class TtlMonitor {
   TtlOptions options_;
   std::vector<TtlRuleProvider> providers_;
   TtlStats stats_;
+  // kAttribute rules without an index: the encoded _id each collection's next scan starts at
+  // (guarded by pass_mu_; in memory, so a restart starts again at the beginning).
+  std::map<uint64_t, std::string> scan_resume_;
   std::mutex pass_mu_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -143,6 +143,40 @@ TEST_F(TtlTest, AttributeRuleFromAProviderUsesEpochSeconds) {
   EXPECT_EQ(Ids(), (std::vector<int>{3}));
 }
 
+TEST_F(TtlTest, AttributeScanBoundedPerPassGoesOnWhereThePreviousPassStopped) {
+  for (int i = 1; i <= 10; ++i) {
+    bson::Builder b;
+    b.AppendInt32("_id", i).AppendInt64("ttl", i > 6 ? 1000 : clock_.NowMillis() / 1000 + 3600);
+    Insert(std::move(b).Finish());
+  }
+  TtlOptions o;
+  o.max_scan_per_pass = 3;
+  TtlMonitor m(*engine_, clock_, o);
+  m.AddRuleProvider([](const catalog::CollectionInfo& info) {
+    std::vector<TtlRule> rules;
+    TtlRule r;
+    r.kind = TtlRule::Kind::kAttribute;
+    r.name = "ttl";
+    r.expiry_millis = [](bson::DocView d) -> std::optional<int64_t> {
+      bson::Value v = d.Get("ttl");
+      if (!v.IsNumber()) return std::nullopt;
+      return static_cast<int64_t>(v.NumberAsDouble() * 1000);
+    };
+    if (info.name == "c") rules.push_back(std::move(r));
+    return rules;
+  });
+  EXPECT_EQ(Run(m), 0u);  // 1-3
+  EXPECT_EQ(Run(m), 0u);  // 4-6
+  EXPECT_EQ(Run(m), 3u);  // 7-9
+  EXPECT_EQ(Run(m), 1u);  // 10, the end
+  EXPECT_EQ(Ids(), (std::vector<int>{1, 2, 3, 4, 5, 6}));
+  bson::Builder b;
+  b.AppendInt32("_id", 0).AppendInt64("ttl", 1000);
+  Insert(std::move(b).Finish());
+  EXPECT_EQ(Run(m), 1u);  // from the beginning again
+  EXPECT_EQ(Ids(), (std::vector<int>{1, 2, 3, 4, 5, 6}));
+}
+
 TEST_F(TtlTest, BackgroundThreadExpiresWithinTheInterval) {
   ASSERT_TRUE(engine_->CreateIndex("db", "c", J(R"({"key": {"at": 1}, "name": "at_1", "expireAfterSeconds": 0})").view()).ok());
   Insert(At(1, -1));
