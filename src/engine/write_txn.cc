@@ -123,13 +123,6 @@ Result<std::optional<bson::Document>> WriteTxn::GetByEncodedId(const CollectionH
   return std::optional<bson::Document>(bson::Document::FromValidatedBytes(std::move(*bytes.value())));
 }
 
-Status WriteTxn::LockDocuments(const CollectionHandle& coll, const std::vector<std::string>& encoded_ids) {
-  std::vector<std::string> keys;
-  keys.reserve(encoded_ids.size());
-  for (const std::string& id : encoded_ids) keys.push_back(index::DocumentKey(coll.info->id, id));
-  return txn_->LockKeys(storage::Cf::kDocuments, keys);
-}
-
 std::unique_ptr<DocumentCursor> WriteTxn::Scan(const CollectionHandle& coll, bool forward) {
   return std::make_unique<DocumentCursor>(
       txn_->NewIterator(storage::Cf::kDocuments, coll.prefix, storage::PrefixSuccessor(coll.prefix)), forward);

@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "bson/document.h"
 #include "common/result.h"
@@ -47,10 +46,6 @@ class WriteTxn {
   Result<std::optional<bson::Document>> Get(const CollectionHandle& coll, const bson::Value& id, bool for_update);
   Result<std::optional<bson::Document>> GetByEncodedId(const CollectionHandle& coll, std::string_view encoded_id,
                                                        bool for_update);
-  // Locks the documents with these encoded _ids before the transaction's deferred snapshot is
-  // taken (storage::Txn::LockKeys): their later Get(for_update) then skips the per-key snapshot
-  // validation. Does nothing once the snapshot exists. Errors: kWriteConflict.
-  Status LockDocuments(const CollectionHandle& coll, const std::vector<std::string>& encoded_ids);
   std::unique_ptr<DocumentCursor> Scan(const CollectionHandle& coll, bool forward = true);
   std::unique_ptr<IndexCursor> ScanIndex(const catalog::IndexSpec& index, std::string lower, std::string upper,
                                          bool forward = true);

@@ -225,9 +225,14 @@ std::unique_ptr<Txn> Store::Begin(const TxnOptions& options) {
     }
   }
   rocksdb::Transaction* t = db_->BeginTransaction(wo, to, old);
-  auto txn = std::unique_ptr<Txn>(new Txn(this, t, nullptr, options.snapshot && options.defer_snapshot));
-  if (options.snapshot && !options.defer_snapshot) txn->TakeSnapshot();
-  return txn;
+  std::shared_ptr<const Snapshot> snap;
+  if (options.snapshot) {
+    uint64_t visible = LastVisibleSeq();  // read before the snapshot: the snapshot contains it
+    t->SetSnapshot();
+    // The transaction owns its RocksDB snapshot; the wrapper only reads it (db == nullptr).
+    snap = std::make_shared<Snapshot>(nullptr, t->GetSnapshot(), visible);
+  }
+  return std::unique_ptr<Txn>(new Txn(this, t, std::move(snap)));
 }
 
 Status Store::DeleteRange(Cf c, std::string_view begin, std::string_view end) {

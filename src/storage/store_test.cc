@@ -86,68 +86,6 @@ TEST_F(StoreTest, WritingAKeyCommittedAfterTheSnapshotConflicts) {
   EXPECT_EQ(r.status().code(), ErrorCode::kWriteConflict);
 }
 
-TEST_F(StoreTest, DeferredSnapshotIsTakenAtTheFirstReadAndThenStaysStable) {
-  ASSERT_TRUE(PutOne("k", "1").ok());
-  TxnOptions deferred;
-  deferred.defer_snapshot = true;
-  auto t = store_->Begin(deferred);
-  ASSERT_TRUE(PutOne("k", "2").ok());  // before t's first operation: t sees it
-  EXPECT_EQ(t->Get(Cf::kDocuments, "k").value(), "2");
-  ASSERT_TRUE(PutOne("k", "3").ok());  // after: t does not, and may not write k
-  EXPECT_EQ(t->Get(Cf::kDocuments, "k").value(), "2");
-  EXPECT_EQ(t->Put(Cf::kDocuments, "k", "mine").code(), ErrorCode::kWriteConflict);
-  EXPECT_EQ(t->snapshot().visible_seq(), 2u);  // the change-log watermark at the snapshot
-}
-
-TEST_F(StoreTest, DeferredSnapshotFirstLockNeedsNoValidationYetConflictsStayDetected) {
-  ASSERT_TRUE(PutOne("a", "1").ok());
-  TxnOptions deferred;
-  deferred.defer_snapshot = true;
-  auto t = store_->Begin(deferred);
-  ASSERT_TRUE(PutOne("a", "2").ok());  // before t's first operation
-  auto a = t->GetForUpdate(Cf::kDocuments, "a");
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a.value(), "2");
-  ASSERT_TRUE(PutOne("b", "x").ok());  // after t's snapshot
-  EXPECT_EQ(t->GetForUpdate(Cf::kDocuments, "b").status().code(), ErrorCode::kWriteConflict);
-  EXPECT_EQ(PutOne("a", "other").code(), ErrorCode::kWriteConflict);  // t holds a's lock
-  ASSERT_TRUE(t->Put(Cf::kDocuments, "a", "3").ok());
-  ASSERT_TRUE(t->Commit().ok());
-  EXPECT_EQ(Read("a"), "3");
-}
-
-TEST_F(StoreTest, LockKeysLocksBeforeTheDeferredSnapshot) {
-  ASSERT_TRUE(PutOne("k1", "1").ok());
-  TxnOptions deferred;
-  deferred.defer_snapshot = true;
-  auto t = store_->Begin(deferred);
-  ASSERT_TRUE(PutOne("k1", "2").ok());  // before the lock: part of t's snapshot
-  ASSERT_TRUE(t->LockKeys(Cf::kDocuments, {"k1", "k2"}).ok());
-  // Locked: other writers conflict, even on the absent k2.
-  EXPECT_EQ(PutOne("k1", "other").code(), ErrorCode::kWriteConflict);
-  EXPECT_EQ(PutOne("k2", "other").code(), ErrorCode::kWriteConflict);
-  ASSERT_TRUE(PutOne("k3", "late").ok());  // after the snapshot: invisible to t
-  EXPECT_EQ(t->Get(Cf::kDocuments, "k3").value(), std::nullopt);
-  auto k1 = t->GetForUpdate(Cf::kDocuments, "k1");
-  ASSERT_TRUE(k1.ok()) << k1.status().ToString();
-  EXPECT_EQ(k1.value(), "2");
-  ASSERT_TRUE(t->Put(Cf::kDocuments, "k1", "t").ok());
-  ASSERT_TRUE(t->Put(Cf::kDocuments, "k2", "t").ok());
-  ASSERT_TRUE(t->Commit().ok());
-  EXPECT_EQ(Read("k1"), "t");
-  EXPECT_EQ(Read("k2"), "t");
-}
-
-TEST_F(StoreTest, LockKeysAfterTheSnapshotLeavesValidationToTheWrites) {
-  TxnOptions deferred;
-  deferred.defer_snapshot = true;
-  auto t = store_->Begin(deferred);
-  EXPECT_EQ(t->Get(Cf::kDocuments, "x").value(), std::nullopt);  // takes the snapshot
-  ASSERT_TRUE(t->LockKeys(Cf::kDocuments, {"k"}).ok());            // nothing to do now
-  ASSERT_TRUE(PutOne("k", "other").ok());                          // not locked by t
-  EXPECT_EQ(t->Put(Cf::kDocuments, "k", "mine").code(), ErrorCode::kWriteConflict);
-}
-
 TEST_F(StoreTest, ChangeLogSequencesAreContiguousAndSurviveReopen) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(PutOne("k" + std::to_string(i), "v").ok());
   auto t = store_->Begin(TxnOptions{});

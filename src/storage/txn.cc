@@ -8,32 +8,8 @@
 
 namespace amalgam::storage {
 
-Txn::Txn(Store* store, rocksdb::Transaction* txn, std::shared_ptr<const Snapshot> snapshot, bool snapshot_pending)
-    : store_(store), txn_(txn), snapshot_(std::move(snapshot)), snapshot_pending_(snapshot_pending) {}
-
-void Txn::TakeSnapshot() {
-  snapshot_pending_ = false;
-  uint64_t visible = store_->LastVisibleSeq();  // read before the snapshot: the snapshot contains it
-  txn_->SetSnapshot();
-  // The transaction owns its RocksDB snapshot; the wrapper only reads it (db == nullptr).
-  snapshot_ = std::make_shared<Snapshot>(nullptr, txn_->GetSnapshot(), visible);
-}
-
-// Without a snapshot set, RocksDB locks the key and records the latest sequence number as the
-// point it is known unchanged since; the snapshot taken after it is at or past that point, so
-// its later validation against the snapshot is skipped (and needs no lookup).
-Status Txn::LockBeforeSnapshot(Cf c, std::string_view key) {
-  return FromRocks(txn_->GetForUpdate(rocksdb::ReadOptions(), store_->cf(c), rocksdb::Slice(key.data(), key.size()),
-                                      static_cast<std::string*>(nullptr)),
-                   "lock");
-}
-
-Status Txn::LockKeys(Cf c, const std::vector<std::string>& keys) {
-  if (!snapshot_pending_) return Status::OK();
-  for (const std::string& key : keys) AMALGAM_RETURN_IF_ERROR(LockBeforeSnapshot(c, key));
-  TakeSnapshot();
-  return Status::OK();
-}
+Txn::Txn(Store* store, rocksdb::Transaction* txn, std::shared_ptr<const Snapshot> snapshot)
+    : store_(store), txn_(txn), snapshot_(std::move(snapshot)) {}
 
 Txn::~Txn() {
   if (!finished_) txn_->Rollback().PermitUncheckedError();
@@ -41,7 +17,6 @@ Txn::~Txn() {
 }
 
 Result<std::optional<std::string>> Txn::Get(Cf c, std::string_view key) {
-  EnsureSnapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   rocksdb::PinnableSlice value;
@@ -52,10 +27,6 @@ Result<std::optional<std::string>> Txn::Get(Cf c, std::string_view key) {
 }
 
 Result<std::optional<std::string>> Txn::GetForUpdate(Cf c, std::string_view key) {
-  if (snapshot_pending_) {
-    AMALGAM_RETURN_IF_ERROR(LockBeforeSnapshot(c, key));
-    TakeSnapshot();
-  }
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   rocksdb::PinnableSlice value;
@@ -65,20 +36,14 @@ Result<std::optional<std::string>> Txn::GetForUpdate(Cf c, std::string_view key)
   return std::optional<std::string>(std::string(value.data(), value.size()));
 }
 
-// Put and Delete lock their key first; with the snapshot still pending that lock needs no
-// validation (LockBeforeSnapshot), and the snapshot is taken right after it.
 Status Txn::Put(Cf c, std::string_view key, std::string_view value) {
-  Status s = FromRocks(txn_->Put(store_->cf(c), rocksdb::Slice(key.data(), key.size()),
-                                 rocksdb::Slice(value.data(), value.size())),
-                       "write");
-  EnsureSnapshot();
-  return s;
+  return FromRocks(txn_->Put(store_->cf(c), rocksdb::Slice(key.data(), key.size()),
+                             rocksdb::Slice(value.data(), value.size())),
+                   "write");
 }
 
 Status Txn::Delete(Cf c, std::string_view key) {
-  Status s = FromRocks(txn_->Delete(store_->cf(c), rocksdb::Slice(key.data(), key.size())), "delete");
-  EnsureSnapshot();
-  return s;
+  return FromRocks(txn_->Delete(store_->cf(c), rocksdb::Slice(key.data(), key.size())), "delete");
 }
 
 Status Txn::PutUntracked(Cf c, std::string_view key, std::string_view value) {
@@ -92,7 +57,6 @@ Status Txn::DeleteUntracked(Cf c, std::string_view key) {
 }
 
 std::unique_ptr<Iterator> Txn::NewIterator(Cf c, std::string lower, std::string upper) {
-  EnsureSnapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_ ? snapshot_->raw() : nullptr;
   auto impl = MakeBoundedImpl(std::move(lower), std::move(upper), &ro);
@@ -140,8 +104,6 @@ Result<CommitInfo> Txn::Commit() {
 }
 
 void Txn::SetSavePoint() {
-  // RollbackToSavePoint restores the RocksDB snapshot of the savepoint: take it before.
-  EnsureSnapshot();
   txn_->SetSavePoint();
   savepoints_.push_back(changes_.size());
 }

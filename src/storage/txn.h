@@ -38,11 +38,6 @@ struct TxnOptions {
   // single-operation write (read the current document under its lock, then change it), and
   // cheaper, since taking a RocksDB snapshot and validating keys against it costs.
   bool snapshot = true;
-  // With a snapshot: take it at the transaction's first read or lock instead of at Begin (as
-  // MongoDB's transactions do: the snapshot is the state at their first operation). Keys locked
-  // before it is taken (LockKeys, the first GetForUpdate/Put) need no validation against it:
-  // nobody can have committed them after it. Savepoints take it first.
-  bool defer_snapshot = false;
 };
 
 struct CommitInfo {
@@ -70,12 +65,6 @@ class Txn {
   // index entry carries its document's _id, whose document key the writer has locked).
   Status PutUntracked(Cf cf, std::string_view key, std::string_view value);
   Status DeleteUntracked(Cf cf, std::string_view key);
-  // With a deferred snapshot not yet taken: locks every key (in the given order), then takes the
-  // snapshot, so that later GetForUpdate/Put of these keys skip RocksDB's per-key validation (a
-  // lookup of the key's latest version). Otherwise does nothing: a later GetForUpdate locks and
-  // validates each key as usual. For a statement that knows its keys before reading them.
-  // Errors: kWriteConflict (a key is locked by another transaction).
-  Status LockKeys(Cf cf, const std::vector<std::string>& keys);
 
   // Snapshot + own writes, bounded to [lower, upper).
   std::unique_ptr<Iterator> NewIterator(Cf cf, std::string lower, std::string upper);
@@ -97,27 +86,16 @@ class Txn {
   Status RollbackToSavePoint();
   void PopSavePoint();
 
-  // REQUIRES: the transaction was begun with a snapshot. Takes a deferred one.
-  const Snapshot& snapshot() {
-    EnsureSnapshot();
-    return *snapshot_;
-  }
+  // REQUIRES: the transaction was begun with a snapshot.
+  const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
   friend class Store;
-  Txn(Store* store, rocksdb::Transaction* txn, std::shared_ptr<const Snapshot> snapshot, bool snapshot_pending);
-  // Takes the deferred snapshot if it is still pending.
-  void EnsureSnapshot() {
-    if (snapshot_pending_) TakeSnapshot();
-  }
-  void TakeSnapshot();
-  // Locks `key` without reading it or validating it (REQUIRES: snapshot_pending_).
-  Status LockBeforeSnapshot(Cf cf, std::string_view key);
+  Txn(Store* store, rocksdb::Transaction* txn, std::shared_ptr<const Snapshot> snapshot);
 
   Store* store_;
   rocksdb::Transaction* txn_;
   std::shared_ptr<const Snapshot> snapshot_;
-  bool snapshot_pending_ = false;  // a deferred snapshot not taken yet
   std::vector<ChangeRecord> changes_;
   std::vector<size_t> savepoints_;  // changes_.size() at each SetSavePoint
   bool finished_ = false;

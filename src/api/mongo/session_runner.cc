@@ -266,9 +266,6 @@ Status RunInTransaction(SessionRegistry& reg, CommandContext& ctx, Session& s, i
     s.multi_doc = true;
     s.write_reply.reset();
     storage::TxnOptions opts;
-    // The snapshot is taken at the transaction's first read or lock (UpdateCmd locks the
-    // documents its statements name first, so they need no validation against it).
-    opts.defer_snapshot = true;
     // A key locked by another client transaction stays locked until that one's commit arrives,
     // and waiting blocks this I/O thread; a snapshot transaction that waited would conflict
     // anyway (the holder commits after our snapshot). So fail fast, as MongoDB does: 1 ms, the

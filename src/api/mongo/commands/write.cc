@@ -357,27 +357,6 @@ Result<UpdateOutcome> RunUpdate(CommandContext& ctx, const std::string& coll_nam
   return out;
 }
 
-// The first command of a multi-document transaction: locks the documents of the statements
-// that name one _id, then the transaction takes its snapshot (WriteTxn::LockDocuments), which
-// spares each of them RocksDB's validation against the snapshot (a lookup of the key's latest
-// version) when the statement reads it for update. Later commands, retryable and plain writes:
-// nothing to do. Statements matching several _ids are left alone (updateOne of an $in list locks
-// only the candidates it reads).
-Status LockStatementDocuments(CommandContext& ctx, const std::string& coll_name, const std::vector<UpdateSpec>& specs) {
-  constexpr size_t kMaxLocked = 1000;
-  if (ctx.txn == nullptr || !ctx.in_transaction) return Status::OK();
-  engine::HandlePtr coll = ctx.engine.Find(ctx.db, coll_name);
-  if (!coll) return Status::OK();
-  std::vector<std::string> ids;
-  for (const UpdateSpec& spec : specs) {
-    if (ids.size() >= kMaxLocked) break;
-    std::optional<std::vector<std::string>> by_id = IdCandidates(spec.q.view(), spec.hint_holder.view().Get("h"));
-    if (by_id && by_id->size() == 1) ids.push_back(std::move(by_id->front()));
-  }
-  if (ids.empty()) return Status::OK();
-  return ctx.RunWrite([&](engine::WriteTxn& t) { return t.LockDocuments(*coll, ids); });
-}
-
 Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
   AMALGAM_ASSIGN_OR_RETURN(std::string coll, CollectionArg(ctx));
   AMALGAM_RETURN_IF_ERROR(CheckKnownFields(ctx.cmd, {"updates", "ordered", "let"}));
@@ -393,7 +372,6 @@ Status UpdateCmd(CommandContext& ctx, bson::Builder& r) {
     AMALGAM_ASSIGN_OR_RETURN(UpdateSpec spec, ParseUpdateSpec(d));
     specs.push_back(std::move(spec));
   }
-  AMALGAM_RETURN_IF_ERROR(LockStatementDocuments(ctx, coll, specs));
   int64_t n = 0, modified = 0;
   bson::Builder upserted;
   upserted.StartArray("u");
