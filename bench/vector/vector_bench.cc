@@ -12,7 +12,8 @@
 // (--nq-filter: queries per filtered case; forced graph traversal at 1% is slow by design)
 // QPS per (index, ef) is the median of --rounds rounds; indexes run side by side per round so
 // background load hits all of them alike. Memory is the heap growth during the build
-// (mallinfo2), which counts every allocation the library makes.
+// (mallinfo2), which counts every allocation the library makes; the RSS growth during the build
+// (/proc/self/statm) is printed next to it.
 // The quantized indexes (sq8, bin) hold only codes: they re-score on full precision read with
 // pread from a file of float32 rows written before their build (--vecfile-dir, default /tmp;
 // on disk, served from the page cache during the run, not counted as heap), as Atlas reads
@@ -105,6 +106,16 @@ std::vector<T> ReadVecs(const std::string& path, size_t* dim, size_t max_rows = 
 size_t HeapBytes() {
   struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
+}
+
+// Resident set size (all resident pages of the process, file-backed included).
+size_t RssBytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return size_t(resident) * size_t(sysconf(_SC_PAGESIZE));
 }
 
 std::vector<size_t> ParseList(const std::string& s) {
@@ -243,6 +254,7 @@ struct Built {
   std::unique_ptr<vbench::Runner> r;
   double build_s = 0, build_cpu_s = 0;
   size_t heap_bytes = 0;
+  long rss_delta = 0;
 };
 
 class LabelsPredicate : public amalgam::index::LabelPredicate {
@@ -341,6 +353,7 @@ int main(int argc, char** argv) {
   auto build = [&](auto make) {
     Built b;
     size_t before = HeapBytes();
+    size_t rss_before = RssBytes();
     auto t0 = Clock::now();
     double c0 = ThreadCpuSeconds();
     std::unique_ptr<vbench::Runner> r = make();
@@ -348,8 +361,9 @@ int main(int argc, char** argv) {
     b.build_s = Seconds(t0, Clock::now());
     b.build_cpu_s = ThreadCpuSeconds() - c0;
     b.heap_bytes = HeapBytes() - before;
-    std::printf("# built %-10s in %7.2f s (%.2f s CPU), heap +%8.1f MB%s\n", r->name().c_str(), b.build_s, b.build_cpu_s,
-                double(b.heap_bytes) / 1e6,
+    b.rss_delta = long(RssBytes()) - long(rss_before);
+    std::printf("# built %-10s in %7.2f s (%.2f s CPU), heap +%8.1f MB, RSS %+.1f MB%s\n", r->name().c_str(), b.build_s,
+                b.build_cpu_s, double(b.heap_bytes) / 1e6, double(b.rss_delta) / 1e6,
                 r->SelfReportedBytes() ? (", self-reported " + std::to_string(r->SelfReportedBytes() / 1000000.0).substr(0, 6) + " MB").c_str() : "");
     std::fflush(stdout);
     b.r = std::move(r);
