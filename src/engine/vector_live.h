@@ -67,11 +67,9 @@ struct LiveVectorIndex {
 // only codes): read from the stored documents at `snapshot` (null: the latest). The documents
 // already hold the vectors, so nothing is stored twice; a label whose document is gone or has no
 // usable vector at the snapshot is reported not found (the graph then drops that candidate).
-// Each quantized graph gets one reading the latest documents as its default source (ResetGraphs,
-// snapshot load). The search scores its final candidates again from the documents at its own
-// snapshot, so re-scoring on the latest version only affects which candidates survive the cut
-// (as a graph holding changes newer than the snapshot did before quantized graphs dropped their
-// vectors).
+// VectorIndexes::Search passes one bound to its snapshot; each quantized graph also gets one
+// reading the latest documents as its default source (ResetGraphs, snapshot load), for any
+// other caller.
 // REQUIRES: the thread calling Fetch holds ix.labels_mu (shared), as VectorIndexes::Search does
 // around the graph search.
 class DocumentVectorSource final : public index::FullVectorSource {
