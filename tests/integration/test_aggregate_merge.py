@@ -279,3 +279,18 @@ def test_out_keeps_the_targets_options_indexes_and_their_constraints(db):
     plan = db.people.find({"email": "u3@x"}).explain()["queryPlanner"]["winningPlan"]
     assert "email_u" in str(plan)
     assert db.people.find_one({"email": "u3@x"})["_id"] == 3
+
+
+def test_lookup_batches_join_against_one_snapshot(db):
+    db.orders.insert_many([{"_id": i, "item": "x"} for i in range(10)])
+    db.items.insert_one({"k": "x"})
+    pipeline = [{"$lookup": {"from": "items", "localField": "item", "foreignField": "k", "as": "it"}},
+                {"$project": {"n": {"$size": "$it"}}}]
+    union = [{"$project": {"_id": 1}}, {"$unionWith": "items"}, {"$count": "n"}]
+    cur = db.orders.aggregate(pipeline, batchSize=2)
+    first = [next(cur)["n"] for _ in range(2)]
+    db.items.insert_one({"k": "x"})  # committed while the cursor is open
+    rest = [d["n"] for d in cur]
+    assert first + rest == [1] * 10  # later batches still join against the first state
+    assert [d["n"] for d in db.orders.aggregate(pipeline)] == [2] * 10  # a new command sees it
+    assert list(db.orders.aggregate(union)) == [{"n": 12}]

@@ -2,6 +2,7 @@
 // $limit run as a find-style access path, so they can use indexes) or, for {aggregate: 1}, over
 // $documents; results through the cursor manager like find.
 #include <chrono>
+#include <mutex>
 #include <optional>
 
 #include "api/mongo/batch.h"
@@ -12,7 +13,11 @@
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
 #include "engine/engine.h"
+#include "engine/read_view.h"
+#include "query/executor.h"
+#include "query/matcher.h"
 #include "query/pipeline.h"
+#include "query/plan.h"
 #include "query/vector_search.h"
 
 namespace amalgam::api::mongo {
@@ -142,10 +147,12 @@ class AggregateSource final : public engine::DocumentSource {
 };
 
 // $lookup/$unionWith read the other collections of the command's database through the same
-// access path as find (so an equality $lookup uses the foreign field's index), each Open on a fresh
-// snapshot of the engine, or, inside a transaction, through the transaction (its snapshot and its
-// own writes, like the outer read). A transaction's cursors close when it ends
-// (SessionRegistry::CloseTxnCursors), so `txn` outlives every read made through it.
+// access plans as find (so an equality $lookup uses the foreign field's index). Outside a
+// transaction every foreign read of the command shares one snapshot (taken at the first read and
+// kept while the cursor lives), so the documents of every batch join against the same state;
+// inside one they read through the transaction (its snapshot and its own writes, like the outer
+// read). A transaction's cursors close when it ends (SessionRegistry::CloseTxnCursors), so `txn`
+// outlives every read made through it.
 class EngineCollections final : public query::CollectionSource {
  public:
   EngineCollections(engine::Engine& engine, std::string db, engine::WriteTxn* txn)
@@ -154,16 +161,50 @@ class EngineCollections final : public query::CollectionSource {
                                              bson::DocView filter) const override {
     engine::HandlePtr h = engine_.Find(db_, std::string(coll));
     if (!h) return query::MakeVectorStage({});
-    FindOptions o;
-    o.filter = bson::Document(filter);
-    AMALGAM_ASSIGN_OR_RETURN(PreparedQuery q, PrepareQuery(engine_, h, o, bson::DocView(), txn_));
-    return query::MakeSourceStage(std::move(q.source));
+    std::shared_ptr<engine::ReadView> view;
+    if (txn_ == nullptr) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!view_) view_ = engine_.Read();
+      view = view_;
+    }
+    std::shared_ptr<const query::Matcher> matcher;
+    if (!filter.empty()) {
+      query::MatchContext mctx;
+      AMALGAM_ASSIGN_OR_RETURN(query::Matcher m, query::Matcher::Compile(filter, mctx));
+      matcher = std::make_shared<const query::Matcher>(std::move(m));
+    }
+    query::PlanRequest req;
+    req.coll = h.get();
+    req.filter = filter;
+    AMALGAM_ASSIGN_OR_RETURN(query::Plan plan, query::PlanQuery(req));
+    auto stats = std::make_shared<query::ExecStats>();
+    query::ReadSource src;
+    src.view = view.get();
+    src.txn = txn_;
+    return std::unique_ptr<query::Stage>(std::make_unique<ForeignRead>(
+        query::MakeAccessStage(src, h, plan, std::move(matcher), stats.get()), std::move(view), std::move(stats)));
   }
 
  private:
+  // An access stage with what it reads through kept alive.
+  class ForeignRead final : public query::Stage {
+   public:
+    ForeignRead(std::unique_ptr<query::Stage> inner, std::shared_ptr<engine::ReadView> view,
+                std::shared_ptr<query::ExecStats> stats)
+        : view_(std::move(view)), stats_(std::move(stats)), inner_(std::move(inner)) {}
+    Result<bool> Next(query::Row* row) override { return inner_->Next(row); }
+
+   private:
+    std::shared_ptr<engine::ReadView> view_;
+    std::shared_ptr<query::ExecStats> stats_;
+    std::unique_ptr<query::Stage> inner_;  // destroyed first
+  };
+
   engine::Engine& engine_;
   std::string db_;
   engine::WriteTxn* txn_;  // null outside a transaction
+  mutable std::mutex mu_;
+  mutable std::shared_ptr<engine::ReadView> view_;  // the shared snapshot, once taken
 };
 
 struct PreparedAggregate {
