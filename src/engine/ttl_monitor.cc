@@ -103,6 +103,7 @@ Result<uint64_t> TtlMonitor::RunOnce() {
       for (TtlRule& r : p(*info)) rules.push_back(std::move(r));
     }
     for (const TtlRule& rule : rules) {
+      if (rule.wanted_index) BuildWantedIndex(*info, rule);
       Result<uint64_t> n = rule.kind == TtlRule::Kind::kIndex ? ExpireByIndex(*info, rule) : ExpireByAttribute(*info, rule);
       if (!n.ok()) {
         AMALGAM_LOG(kWarning, "ttl") << "expiring " << info->ns() << " by " << rule.name << ": " << n.status().ToString();
@@ -115,6 +116,36 @@ Result<uint64_t> TtlMonitor::RunOnce() {
   }
   stats_.passes++;
   return total;
+}
+
+void TtlMonitor::BuildWantedIndex(const catalog::CollectionInfo& info, const TtlRule& rule) {
+  bson::Value name = rule.wanted_index->view().Get("name");
+  if (name.type() != bson::BsonType::kString) return;
+  std::string index_name(name.AsString());
+  for (const catalog::IndexSpec& spec : info.indexes) {
+    if (spec.name == index_name) return;  // there, or being built
+  }
+  if (!index_attempted_.emplace(info.id, index_name).second) return;
+  Result<bool> built = engine_.CreateIndex(info.db, info.name, rule.wanted_index->view());
+  if (!built.ok()) {
+    AMALGAM_LOG(kWarning, "ttl") << "building " << index_name << " on " << info.ns() << ": " << built.status().ToString();
+    return;
+  }
+  AMALGAM_LOG(kInfo, "ttl") << "built " << index_name << " on " << info.ns() << " for its TTL rule";
+  // The rule may have gone while the index was built (TTL disabled): then nothing drops it.
+  catalog::CollectionPtr now = engine_.catalog().Find(info.db, info.name);
+  bool wanted = false;
+  if (now) {
+    for (const TtlRuleProvider& p : providers_) {
+      for (const TtlRule& r : p(*now)) {
+        bson::Value n = r.wanted_index ? r.wanted_index->view().Get("name") : bson::Value();
+        bool same = (n.type() == bson::BsonType::kString && n.AsString() == index_name) ||
+                    (r.index_id != 0 && r.name == rule.name);
+        wanted = wanted || same;
+      }
+    }
+  }
+  if (!wanted && now) engine_.DropIndex(info.db, info.name, index_name).IgnoreError();
 }
 
 Result<uint64_t> TtlMonitor::DeleteBatch(const catalog::CollectionInfo& info, const std::vector<std::string>& ids,

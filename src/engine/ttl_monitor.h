@@ -29,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,10 @@ struct TtlRule {
   // document expired at `now_millis` (it may hold more: each candidate is re-checked with
   // expiry_millis).
   std::function<std::pair<std::string, std::string>(int64_t now_millis)> candidate_range;
+  // kAttribute: the index (a createIndexes spec) that would let the rule use candidate_range,
+  // when the collection lacks it (a table whose TTL predates the index). The monitor builds it
+  // in its own thread, once; until then the rule scans.
+  std::optional<bson::Document> wanted_index;
 };
 
 // Extra rules for a collection (the DynamoDB face registers one for tables with TTL enabled).
@@ -100,6 +105,8 @@ class TtlMonitor {
   // Deletes the documents of `ids` (encoded _ids) that `expired` still says are expired.
   Result<uint64_t> DeleteBatch(const catalog::CollectionInfo& info, const std::vector<std::string>& ids,
                                const std::function<bool(bson::DocView)>& expired);
+  // Builds rule.wanted_index when the collection has no index of that name (once per index).
+  void BuildWantedIndex(const catalog::CollectionInfo& info, const TtlRule& rule);
   // Sleeps for `nanos` unless stopped; returns false when stopping.
   bool Pause(int64_t nanos);
 
@@ -111,6 +118,7 @@ class TtlMonitor {
   // kAttribute rules without an index: the encoded _id each collection's next scan starts at
   // (guarded by pass_mu_; in memory, so a restart starts again at the beginning).
   std::map<uint64_t, std::string> scan_resume_;
+  std::set<std::pair<uint64_t, std::string>> index_attempted_;  // (collection id, index name); pass_mu_
   std::mutex pass_mu_;
   std::mutex mu_;
   std::condition_variable cv_;

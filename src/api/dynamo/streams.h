@@ -23,8 +23,9 @@ namespace amalgam::api::dynamo {
 //
 // When the table has the internal TTL index (TtlIndexSpec, made by UpdateTimeToLive), the rule
 // names it, and a pass reads only the index entries of numbers from five years ago up to now;
-// tables without it (TTL enabled by an older version, or an attribute name the index cannot
-// hold) fall back to a scan of the table.
+// without it the rule scans the table, and (TTL enabled by an older version) asks the monitor
+// to build the index (TtlRule::wanted_index); an attribute name the index cannot hold always
+// scans.
 std::vector<engine::TtlRule> DynamoTtlRules(const catalog::CollectionInfo& info);
 
 // The internal index on a TTL attribute: an ascending single-field index named "ttl:<attr>"

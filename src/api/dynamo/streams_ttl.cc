@@ -65,6 +65,7 @@ std::vector<engine::TtlRule> DynamoTtlRules(const catalog::CollectionInfo& info)
                             storage::PrefixSuccessor(storage::EncodeValue(d.view().Get("hi")).key));
     };
   }
+  if (rule.index_id == 0) rule.wanted_index = TtlIndexSpec((*meta)->ttl_attribute);  // TTL from before the index
   rules.push_back(std::move(rule));
   return rules;
 }
