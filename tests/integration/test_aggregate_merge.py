@@ -294,3 +294,22 @@ def test_lookup_batches_join_against_one_snapshot(db):
     assert first + rest == [1] * 10  # later batches still join against the first state
     assert [d["n"] for d in db.orders.aggregate(pipeline)] == [2] * 10  # a new command sees it
     assert list(db.orders.aggregate(union)) == [{"n": 12}]
+
+
+def test_merge_keeps_the_writes_before_a_failing_result(db):
+    db.src.insert_many([{"_id": i, "k": f"k{i}"} for i in range(600)])
+    db.dst.insert_one({"_id": 450, "k": "taken"})
+    with pytest.raises(OperationFailure) as e:
+        db.src.aggregate([{"$sort": {"_id": 1}}, {"$merge": {"into": "dst", "whenMatched": "fail"}}])
+    assert e.value.code == 11000
+    assert "$merge with whenMatched: fail found an existing document" in str(e.value)
+    # MongoDB does not revert the results written before the failing one; nothing after it.
+    assert sorted(d["_id"] for d in db.dst.find()) == list(range(451))
+    assert db.dst.find_one({"_id": 450}) == {"_id": 450, "k": "taken"}
+    # The same for a result whose `on` value is unusable.
+    db.dst2.create_index("k", unique=True)
+    db.src.update_one({"_id": 300}, {"$unset": {"k": 1}})
+    with pytest.raises(OperationFailure) as e:
+        db.src.aggregate([{"$sort": {"_id": 1}}, {"$project": {"_id": 0}}, {"$merge": {"into": "dst2", "on": "k"}}])
+    assert e.value.code == 51132
+    assert sorted(int(d["k"][1:]) for d in db.dst2.find()) == list(range(300))

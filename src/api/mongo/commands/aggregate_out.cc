@@ -296,6 +296,159 @@ struct MergePipeline {
   }
 };
 
+// One result document, ready to be written.
+struct PendingMerge {
+  bson::Document doc;       // as the pipeline produced it
+  bson::Document incoming;  // as stored on insert (_id first, generated when absent)
+  bool had_id = false;
+  bson::Document key;  // {<on field>: {$eq: value}, ...} when not matching by _id alone
+  std::optional<query::Update> update;  // whenMatched pipeline with this document's let values
+};
+
+// Writes one result in `txn`; *matched_fail is set when whenMatched: fail met a match.
+Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t, const engine::HandlePtr& h, bool by_id,
+                const PendingMerge& p, bool* matched_fail) {
+  std::optional<bson::Document> existing;
+  if (by_id) {
+    AMALGAM_ASSIGN_OR_RETURN(existing, txn.Get(*h, p.incoming.view().Get("_id"), true));
+  } else {
+    AMALGAM_ASSIGN_OR_RETURN(existing, FindMergeTarget(txn, h, p.key.view()));
+  }
+  if (!existing) {
+    if (t.when_not_matched == "discard") return Status::OK();
+    if (t.when_not_matched == "fail") {
+      return query::MongoCodedError(13113,
+                                    "$merge could not find a matching document in the target collection "
+                                    "for at least one document in the source collection");
+    }
+    return txn.Insert(*h, p.incoming.view());
+  }
+  if (t.when_matched == "keepExisting") return Status::OK();
+  if (t.when_matched == "fail") {
+    *matched_fail = true;
+    return txn.Insert(*h, p.incoming.view());  // the duplicate key error MongoDB reports
+  }
+  query::ApplyContext actx;
+  actx.now_millis = ctx.service.clock().NowMillis();
+  if (p.update) {
+    query::UpdateResultInfo info;
+    AMALGAM_ASSIGN_OR_RETURN(bson::Document after, p.update->Apply(existing->view(), actx, &info));
+    if (!info.modified) return Status::OK();
+    return txn.Update(*h, existing->view(), after.view(), storage::ChangeOp::kUpdate, std::move(info.description));
+  }
+  if (by_id) {
+    bson::Document after = t.when_matched == "replace" ? bson::Document(p.incoming.view())
+                                                        : Merged(existing->view(), p.incoming.view());
+    return txn.Update(*h, existing->view(), after.view(),
+                      t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
+  }
+  // Matched on other fields: the result replaces or is merged into the target document, whose
+  // _id stays (a result _id that differs is kImmutableField, as in MongoDB's update).
+  bson::DocView result = p.had_id ? p.incoming.view() : p.doc.view();
+  query::UpdateOptions uopts;
+  bson::Document spec;
+  if (t.when_matched == "replace") {
+    spec = bson::Document(result);
+  } else {
+    bson::Builder sb;
+    sb.AppendDocument("$set", result);
+    spec = std::move(sb).Finish();
+  }
+  AMALGAM_ASSIGN_OR_RETURN(query::Update u, query::Update::Compile(spec.view(), uopts));
+  query::UpdateResultInfo info;
+  AMALGAM_ASSIGN_OR_RETURN(bson::Document after, u.Apply(existing->view(), actx, &info));
+  if (!info.modified) return Status::OK();
+  bool replace = t.when_matched == "replace";
+  return txn.Update(*h, existing->view(), after.view(), replace ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate,
+                    replace ? std::nullopt : std::optional<bson::Document>(std::move(info.description)));
+}
+
+// Results are written in batches, one storage transaction each. A batch that fails is written
+// again document by document, so that the results before the failing one stay written (MongoDB
+// does not revert them) and the error is the failing document's.
+class MergeWriter {
+ public:
+  MergeWriter(CommandContext& ctx, const OutTarget& t, engine::HandlePtr h, bool by_id)
+      : ctx_(ctx), t_(t), h_(std::move(h)), by_id_(by_id) {}
+
+  Status Add(PendingMerge p) {
+    bytes_ += p.doc.view().size() + p.incoming.view().size();
+    batch_.push_back(std::move(p));
+    if (batch_.size() >= kMaxDocs || bytes_ >= kMaxBytes) return Flush();
+    return Status::OK();
+  }
+
+  Status Flush() {
+    if (batch_.empty()) return Status::OK();
+    Status s = ctx_.RunWrite([&](engine::WriteTxn& txn) -> Status {
+      bool matched_fail = false;
+      for (const PendingMerge& p : batch_) AMALGAM_RETURN_IF_ERROR(MergeOne(ctx_, txn, t_, h_, by_id_, p, &matched_fail));
+      return Status::OK();
+    });
+    if (!s.ok()) {
+      for (const PendingMerge& p : batch_) {
+        bool matched_fail = false;
+        Status one = ctx_.RunWrite([&](engine::WriteTxn& txn) -> Status {
+          matched_fail = false;
+          return MergeOne(ctx_, txn, t_, h_, by_id_, p, &matched_fail);
+        });
+        if (!one.ok()) {
+          batch_.clear();
+          return MergeWriteError(one, matched_fail);
+        }
+      }
+    }
+    batch_.clear();
+    bytes_ = 0;
+    return Status::OK();
+  }
+
+ private:
+  static constexpr size_t kMaxDocs = 256;
+  static constexpr size_t kMaxBytes = 8 << 20;
+  CommandContext& ctx_;
+  const OutTarget& t_;
+  engine::HandlePtr h_;
+  bool by_id_;
+  std::vector<PendingMerge> batch_;
+  size_t bytes_ = 0;
+};
+
+// The result `doc` made ready to write. Errors: 51132/51185 for unusable `on` values, those of
+// PrepareForInsert and of the whenMatched pipeline's let expressions.
+Result<PendingMerge> PrepareMerge(const OutTarget& t, bool by_id, const std::optional<MergePipeline>& pipeline,
+                                  bson::Document doc) {
+  PendingMerge p;
+  p.had_id = !doc.view().Get("_id").missing();
+  // _id is generated for a result without one (as MongoDB does when `on` includes _id; for
+  // other `on` fields the generated _id only matters when the document is inserted).
+  AMALGAM_ASSIGN_OR_RETURN(p.incoming, PrepareForInsert(doc.view()));
+  if (!by_id) {
+    bson::Builder kb;
+    for (const std::string& f : t.on) {
+      bson::Value v = ValueAtPath(p.incoming.view(), f);
+      if (v.type() == BsonType::kArray) {
+        return query::MongoCodedError(51185, "$merge write error: 'on' field '" + f + "' is an array");
+      }
+      if (v.missing() || v.type() == BsonType::kNull || v.type() == BsonType::kUndefined) {
+        return query::MongoCodedError(51132, "$merge write error: 'on' field '" + f +
+                                                 "' cannot be missing, null, undefined or an array");
+      }
+      kb.StartDocument(f).AppendValue("$eq", v).EndDocument();
+    }
+    p.key = std::move(kb).Finish();
+  }
+  if (pipeline) {
+    // $$ROOT of the let expressions: the result as written (with the _id generated for it
+    // when `on` includes _id, as MongoDB generates it before resolving the variables).
+    bool on_id = std::find(t.on.begin(), t.on.end(), "_id") != t.on.end();
+    AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, on_id ? p.incoming.view() : doc.view()));
+    p.update = std::move(u);
+  }
+  p.doc = std::move(doc);
+  return p;
+}
+
 Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source, bson::DocView variables) {
   AMALGAM_RETURN_IF_ERROR(CheckMergeOnIndex(ctx, t));
   std::optional<MergePipeline> pipeline;
@@ -305,99 +458,22 @@ Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSourc
   }
   bool by_id = t.on.size() == 1 && t.on[0] == "_id";
   AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.GetOrCreate(t.db, t.coll));
+  MergeWriter writer(ctx, t, h, by_id);
   bson::Document doc;
   while (true) {
-    AMALGAM_ASSIGN_OR_RETURN(bool more, source.Next(&doc));
-    if (!more) break;
-    bool had_id = !doc.view().Get("_id").missing();
-    // _id is generated for a result without one (as MongoDB does when `on` includes _id; for
-    // other `on` fields the generated _id only matters when the document is inserted).
-    AMALGAM_ASSIGN_OR_RETURN(bson::Document incoming, PrepareForInsert(doc.view()));
-    bson::Document key;  // {<on field>: {$eq: value}, ...} when not matching by _id alone
-    if (!by_id) {
-      bson::Builder kb;
-      for (const std::string& f : t.on) {
-        bson::Value v = ValueAtPath(incoming.view(), f);
-        if (v.type() == BsonType::kArray) {
-          return query::MongoCodedError(51185, "$merge write error: 'on' field '" + f + "' is an array");
-        }
-        if (v.missing() || v.type() == BsonType::kNull || v.type() == BsonType::kUndefined) {
-          return query::MongoCodedError(51132, "$merge write error: 'on' field '" + f +
-                                                   "' cannot be missing, null, undefined or an array");
-        }
-        kb.StartDocument(f).AppendValue("$eq", v).EndDocument();
-      }
-      key = std::move(kb).Finish();
+    Result<bool> more = source.Next(&doc);
+    if (!more.ok() || !*more) {
+      // The results before the end (or the error) are written first; their errors come first.
+      AMALGAM_RETURN_IF_ERROR(writer.Flush());
+      return more.ok() ? Status::OK() : more.status();
     }
-    std::optional<query::Update> update;
-    if (pipeline) {
-      // $$ROOT of the let expressions: the result as written (with the _id generated for it
-      // when `on` includes _id, as MongoDB generates it before resolving the variables).
-      bool on_id = std::find(t.on.begin(), t.on.end(), "_id") != t.on.end();
-      AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, on_id ? incoming.view() : doc.view()));
-      update = std::move(u);
+    Result<PendingMerge> next = PrepareMerge(t, by_id, pipeline, std::move(doc));
+    if (!next.ok()) {
+      AMALGAM_RETURN_IF_ERROR(writer.Flush());
+      return next.status();
     }
-    bool matched_fail = false;
-    Status s = ctx.RunWrite([&](engine::WriteTxn& txn) -> Status {
-      matched_fail = false;
-      std::optional<bson::Document> existing;
-      if (by_id) {
-        AMALGAM_ASSIGN_OR_RETURN(existing, txn.Get(*h, incoming.view().Get("_id"), true));
-      } else {
-        AMALGAM_ASSIGN_OR_RETURN(existing, FindMergeTarget(txn, h, key.view()));
-      }
-      if (!existing) {
-        if (t.when_not_matched == "discard") return Status::OK();
-        if (t.when_not_matched == "fail") {
-          return query::MongoCodedError(13113,
-                                        "$merge could not find a matching document in the target collection "
-                                        "for at least one document in the source collection");
-        }
-        return txn.Insert(*h, incoming.view());
-      }
-      if (t.when_matched == "keepExisting") return Status::OK();
-      if (t.when_matched == "fail") {
-        matched_fail = true;
-        return txn.Insert(*h, incoming.view());  // the duplicate key error MongoDB reports
-      }
-      query::ApplyContext actx;
-      actx.now_millis = ctx.service.clock().NowMillis();
-      if (update) {
-        query::UpdateResultInfo info;
-        AMALGAM_ASSIGN_OR_RETURN(bson::Document after, update->Apply(existing->view(), actx, &info));
-        if (!info.modified) return Status::OK();
-        return txn.Update(*h, existing->view(), after.view(), storage::ChangeOp::kUpdate, std::move(info.description));
-      }
-      if (by_id) {
-        bson::Document after = t.when_matched == "replace" ? bson::Document(incoming.view())
-                                                            : Merged(existing->view(), incoming.view());
-        return txn.Update(*h, existing->view(), after.view(),
-                          t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
-      }
-      // Matched on other fields: the result replaces or is merged into the target document,
-      // whose _id stays (a result _id that differs is kImmutableField, as in MongoDB's update).
-      bson::DocView result = had_id ? incoming.view() : doc.view();
-      query::UpdateOptions uopts;
-      bson::Document spec;
-      if (t.when_matched == "replace") {
-        spec = bson::Document(result);
-      } else {
-        bson::Builder sb;
-        sb.AppendDocument("$set", result);
-        spec = std::move(sb).Finish();
-      }
-      AMALGAM_ASSIGN_OR_RETURN(query::Update u, query::Update::Compile(spec.view(), uopts));
-      query::UpdateResultInfo info;
-      AMALGAM_ASSIGN_OR_RETURN(bson::Document after, u.Apply(existing->view(), actx, &info));
-      if (!info.modified) return Status::OK();
-      bool replace = t.when_matched == "replace";
-      return txn.Update(*h, existing->view(), after.view(),
-                        replace ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate,
-                        replace ? std::nullopt : std::optional<bson::Document>(std::move(info.description)));
-    });
-    if (!s.ok()) return MergeWriteError(s, matched_fail);
+    AMALGAM_RETURN_IF_ERROR(writer.Add(std::move(next).value()));
   }
-  return Status::OK();
 }
 
 Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source) {
