@@ -313,3 +313,16 @@ def test_merge_keeps_the_writes_before_a_failing_result(db):
         db.src.aggregate([{"$sort": {"_id": 1}}, {"$project": {"_id": 0}}, {"$merge": {"into": "dst2", "on": "k"}}])
     assert e.value.code == 51132
     assert sorted(int(d["k"][1:]) for d in db.dst2.find()) == list(range(300))
+
+
+def test_merge_results_sharing_an_on_value_apply_in_order(db):
+    db.src.insert_many([{"_id": 1, "k": "a", "x": 1}, {"_id": 2, "k": "a", "y": 2}, {"_id": 3, "k": "b"}])
+    db.dst.create_index("k", unique=True)
+    db.src.aggregate([{"$sort": {"_id": 1}}, {"$project": {"_id": 0}}, {"$merge": {"into": "dst", "on": "k"}}])
+    assert sorted((d["k"], d.get("x"), d.get("y")) for d in db.dst.find()) == [("a", 1, 2), ("b", None, None)]
+    db.src.aggregate([{"$sort": {"_id": 1}}, {"$merge": {"into": "byid", "whenMatched": [
+        {"$set": {"n": {"$add": [{"$ifNull": ["$n", 1]}, 1]}}}]}},
+    ])
+    db.src.aggregate([{"$sort": {"_id": 1}}, {"$project": {"_id": {"$literal": 7}}},
+                      {"$merge": {"into": "byid", "whenMatched": [{"$set": {"n": {"$add": [{"$ifNull": ["$n", 0]}, 1]}}}]}}])
+    assert db.byid.find_one({"_id": 7}) == {"_id": 7, "n": 2}  # inserted once, then updated twice
