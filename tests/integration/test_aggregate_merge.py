@@ -326,3 +326,17 @@ def test_merge_results_sharing_an_on_value_apply_in_order(db):
     db.src.aggregate([{"$sort": {"_id": 1}}, {"$project": {"_id": {"$literal": 7}}},
                       {"$merge": {"into": "byid", "whenMatched": [{"$set": {"n": {"$add": [{"$ifNull": ["$n", 0]}, 1]}}}]}}])
     assert db.byid.find_one({"_id": 7}) == {"_id": 7, "n": 2}  # inserted once, then updated twice
+
+
+def test_lookup_in_a_transaction_pages_through_getmore(client, db):
+    db.orders.insert_many([{"_id": i, "item": "x"} for i in range(7)])
+    db.create_collection("items")
+    pipeline = [{"$lookup": {"from": "items", "localField": "item", "foreignField": "k", "as": "it"}},
+                {"$project": {"n": {"$size": "$it"}}}]
+    with client.start_session() as s:
+        s.start_transaction()
+        db.items.insert_many([{"k": "x"}, {"k": "x"}], session=s)
+        got = [d["n"] for d in db.orders.aggregate(pipeline, session=s, batchSize=2)]
+        assert got == [2] * 7  # every batch, getMores included, reads through the transaction
+        s.commit_transaction()
+    assert [d["n"] for d in db.orders.aggregate(pipeline)] == [2] * 7
