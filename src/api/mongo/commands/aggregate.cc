@@ -182,7 +182,8 @@ class EngineCollections final : public query::CollectionSource {
     src.view = view.get();
     src.txn = txn_;
     return std::unique_ptr<query::Stage>(std::make_unique<ForeignRead>(
-        query::MakeAccessStage(src, h, plan, std::move(matcher), stats.get()), std::move(view), std::move(stats)));
+        query::MakeAccessStage(src, h, plan, std::move(matcher), stats.get()), std::move(view),
+        std::move(stats)));
   }
 
  private:

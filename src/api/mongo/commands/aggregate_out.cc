@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <random>
 
-#include "bson/builder.h"
 #include "api/mongo/query_request.h"
 #include "api/mongo/service.h"
 #include "api/mongo/session.h"
+#include "bson/builder.h"
 #include "engine/engine.h"
 #include "engine/write_txn.h"
 #include "query/executor.h"
@@ -23,7 +23,8 @@ using bson::BsonType;
 
 Status Parse(std::string msg) { return Status(ErrorCode::kFailedToParse, std::move(msg)); }
 
-Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_view stage, OutTarget* t) {
+Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_view stage,
+                      OutTarget* t) {
   if (v.type() == BsonType::kString) {
     t->db = db;
     t->coll = std::string(v.AsString());
@@ -31,18 +32,23 @@ Status ParseNamespace(const bson::Value& v, const std::string& db, std::string_v
     t->db = db;
     for (const bson::Element& e : v.AsDocument()) {
       if ((e.name != "db" && e.name != "coll") || e.value.type() != BsonType::kString) {
-        return Parse(std::string(stage) + " target must be a string or {db: <string>, coll: <string>}");
+        return Parse(std::string(stage) +
+                     " target must be a string or {db: <string>, coll: <string>}");
       }
       (e.name == "db" ? t->db : t->coll) = std::string(e.value.AsString());
     }
   } else {
     return query::MongoCodedError(stage == "$out" ? 16990 : 51178,
-                                  std::string(stage) + " only supports a string or object argument, not " +
+                                  std::string(stage) +
+                                      " only supports a string or object argument, not " +
                                       std::string(bson::TypeAlias(v.type())));
   }
-  if (t->coll.empty()) return Status(ErrorCode::kInvalidNamespace, "Invalid " + std::string(stage) + " target namespace");
+  if (t->coll.empty())
+    return Status(ErrorCode::kInvalidNamespace,
+                  "Invalid " + std::string(stage) + " target namespace");
   if (t->coll.starts_with("system.")) {
-    return Status(ErrorCode::kInvalidNamespace, "Invalid " + std::string(stage) + " target namespace, " + t->db + "." + t->coll);
+    return Status(ErrorCode::kInvalidNamespace,
+                  "Invalid " + std::string(stage) + " target namespace, " + t->db + "." + t->coll);
   }
   return Status::OK();
 }
@@ -57,19 +63,24 @@ Status ParseMergeOn(const bson::Value& v, OutTarget* t) {
   } else if (v.type() == BsonType::kArray) {
     for (const bson::Element& f : v.AsDocument()) {
       if (f.value.type() != BsonType::kString) {
-        return query::MongoCodedError(51134, "$merge 'on' array elements must be strings, but found " + TypeName(f.value));
+        return query::MongoCodedError(
+            51134, "$merge 'on' array elements must be strings, but found " + TypeName(f.value));
       }
       t->on.emplace_back(f.value.AsString());
     }
   } else {
-    return query::MongoCodedError(51186, "$merge 'on' field  must be either a string or an array of strings, but found " +
-                                             TypeName(v));
+    return query::MongoCodedError(
+        51186, "$merge 'on' field  must be either a string or an array of strings, but found " +
+                   TypeName(v));
   }
-  if (t->on.empty()) return query::MongoCodedError(51187, "If explicitly specifying $merge 'on', must include at least one field");
+  if (t->on.empty())
+    return query::MongoCodedError(
+        51187, "If explicitly specifying $merge 'on', must include at least one field");
   for (size_t i = 0; i < t->on.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (t->on[i] == t->on[j]) {
-        return Status(ErrorCode::kBadValue, "Found a duplicate field '" + t->on[i] + "' in $merge 'on'");
+        return Status(ErrorCode::kBadValue,
+                      "Found a duplicate field '" + t->on[i] + "' in $merge 'on'");
       }
     }
   }
@@ -100,37 +111,48 @@ Status ParseMerge(const bson::Value& v, const std::string& db, OutTarget* t) {
         continue;
       }
       if (e.value.type() != BsonType::kString) {
-        return query::MongoCodedError(51191, "$merge 'whenMatched' field  must be either a string or an array, but found " +
-                                                 TypeName(e.value));
+        return query::MongoCodedError(
+            51191, "$merge 'whenMatched' field  must be either a string or an array, but found " +
+                       TypeName(e.value));
       }
       std::string_view m = e.value.AsString();
       if (m != "replace" && m != "keepExisting" && m != "merge" && m != "fail") {
-        return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenMatched' is not a valid value.");
+        return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) +
+                                                "' for field 'whenMatched' is not a valid value.");
       }
       t->when_matched = std::string(m);
     } else if (e.name == "whenNotMatched") {
-      if (e.value.type() != BsonType::kString) return WrongTypeError("$merge", "whenNotMatched", e.value, "string");
+      if (e.value.type() != BsonType::kString)
+        return WrongTypeError("$merge", "whenNotMatched", e.value, "string");
       std::string_view m = e.value.AsString();
       if (m != "insert" && m != "discard" && m != "fail") {
-        return Status(ErrorCode::kBadValue, "Enumeration value '" + std::string(m) + "' for field 'whenNotMatched' is not a valid value.");
+        return Status(ErrorCode::kBadValue,
+                      "Enumeration value '" + std::string(m) +
+                          "' for field 'whenNotMatched' is not a valid value.");
       }
       t->when_not_matched = std::string(m);
     } else if (e.name == "let") {
-      if (e.value.type() != BsonType::kDocument) return WrongTypeError("$merge", "let", e.value, "object");
+      if (e.value.type() != BsonType::kDocument)
+        return WrongTypeError("$merge", "let", e.value, "object");
       t->let = bson::Document(e.value.AsDocument());
       have_let = true;
     } else {
-      return Status(ErrorCode::kUnknownField, "BSON field '$merge." + std::string(e.name) + "' is an unknown field.");
+      return Status(ErrorCode::kUnknownField,
+                    "BSON field '$merge." + std::string(e.name) + "' is an unknown field.");
     }
   }
-  if (!have_into) return Status(ErrorCode::kMissingRequiredField, "BSON field '$merge.into' is missing but a required field");
+  if (!have_into)
+    return Status(ErrorCode::kMissingRequiredField,
+                  "BSON field '$merge.into' is missing but a required field");
   if (!SupportedMergeModes(t->when_matched, t->when_not_matched)) {
-    return query::MongoCodedError(51181, "Combination of $merge modes 'whenMatched: " + t->when_matched +
-                                             "' and 'whenNotMatched: " + t->when_not_matched + "' is not supported");
+    return query::MongoCodedError(
+        51181, "Combination of $merge modes 'whenMatched: " + t->when_matched +
+                   "' and 'whenNotMatched: " + t->when_not_matched + "' is not supported");
   }
   if (t->when_matched != "pipeline") {
     if (have_let) {
-      return query::MongoCodedError(51199, "Cannot use 'let' variables with 'whenMatched: " + t->when_matched + "' mode");
+      return query::MongoCodedError(
+          51199, "Cannot use 'let' variables with 'whenMatched: " + t->when_matched + "' mode");
     }
     return Status::OK();
   }
@@ -140,8 +162,10 @@ Status ParseMerge(const bson::Value& v, const std::string& db, OutTarget* t) {
     t->let = std::move(b).Finish();
   }
   bson::Value new_var = t->let.view().Get("new");
-  if (!new_var.missing() && (new_var.type() != BsonType::kString || new_var.AsString() != "$$ROOT")) {
-    return query::MongoCodedError(51273, "'let' may not define a value for the reserved 'new' variable other than '$$ROOT'");
+  if (!new_var.missing() &&
+      (new_var.type() != BsonType::kString || new_var.AsString() != "$$ROOT")) {
+    return query::MongoCodedError(
+        51273, "'let' may not define a value for the reserved 'new' variable other than '$$ROOT'");
   }
   return Status::OK();
 }
@@ -189,23 +213,27 @@ Status CheckMergeOnIndex(CommandContext& ctx, const OutTarget& t) {
   engine::HandlePtr h = ctx.engine.Find(t.db, t.coll);
   if (h) {
     for (const catalog::IndexSpec& index : h->info->indexes) {
-      if (index.unique && !index.partial_filter && index.state == catalog::IndexSpec::State::kReady &&
-          SameFieldSet(t.on, index)) {
+      if (index.unique && !index.partial_filter &&
+          index.state == catalog::IndexSpec::State::kReady && SameFieldSet(t.on, index)) {
         return Status::OK();
       }
     }
   }
-  return query::MongoCodedError(51183, "Cannot find index to verify that join fields will be unique");
+  return query::MongoCodedError(51183,
+                                "Cannot find index to verify that join fields will be unique");
 }
 
 // Adds MongoDB's $merge context to a write error.
 Status MergeWriteError(const Status& s, bool matched_fail) {
   std::string prefix;
   if (s.code() == ErrorCode::kDuplicateKey) {
-    prefix = matched_fail ? "$merge with whenMatched: fail found an existing document with the same values for the 'on' fields"
+    prefix = matched_fail ? "$merge with whenMatched: fail found an existing document with the "
+                            "same values for the 'on' fields"
                           : "$merge failed due to a DuplicateKey error";
   } else if (s.code() == ErrorCode::kImmutableField) {
-    prefix = "$merge failed to update the matching document, did you attempt to modify the _id or the shard key?";
+    prefix =
+        "$merge failed to update the matching document, did you attempt to modify the _id or the "
+        "shard key?";
   } else {
     return s;
   }
@@ -215,7 +243,8 @@ Status MergeWriteError(const Status& s, bool matched_fail) {
 
 // The target document whose `on` fields equal those of `key` ({<path>: {$eq: v}, ...}), read and
 // locked in `txn`; nullopt when there is none.
-Result<std::optional<bson::Document>> FindMergeTarget(engine::WriteTxn& txn, const engine::HandlePtr& h,
+Result<std::optional<bson::Document>> FindMergeTarget(engine::WriteTxn& txn,
+                                                      const engine::HandlePtr& h,
                                                       bson::DocView key) {
   query::MatchContext mctx;
   AMALGAM_ASSIGN_OR_RETURN(query::Matcher m, query::Matcher::Compile(key, mctx));
@@ -232,7 +261,8 @@ Result<std::optional<bson::Document>> FindMergeTarget(engine::WriteTxn& txn, con
   while (true) {
     AMALGAM_ASSIGN_OR_RETURN(bool more, stage->Next(&row));
     if (!more) return std::optional<bson::Document>();
-    AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc, txn.GetByEncodedId(*h, row.encoded_id, true));
+    AMALGAM_ASSIGN_OR_RETURN(std::optional<bson::Document> doc,
+                             txn.GetByEncodedId(*h, row.encoded_id, true));
     if (!doc) continue;
     AMALGAM_ASSIGN_OR_RETURN(bool still, matcher->Evaluate(doc->view(), nullptr));
     if (still) return doc;
@@ -250,7 +280,8 @@ struct MergePipeline {
     query::ExprParseContext pc;
     pc.variables = outer;
     for (const bson::Element& e : t.let.view()) {
-      AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<query::Expression> expr, query::Expression::Parse(e.value, pc));
+      AMALGAM_ASSIGN_OR_RETURN(std::unique_ptr<query::Expression> expr,
+                               query::Expression::Parse(e.value, pc));
       p.let.emplace_back(std::string(e.name), std::move(expr));
     }
     // Compiled once up front with placeholder values, so that a bad stage or an unknown
@@ -306,8 +337,8 @@ struct PendingMerge {
 };
 
 // Writes one result in `txn`; *matched_fail is set when whenMatched: fail met a match.
-Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t, const engine::HandlePtr& h, bool by_id,
-                const PendingMerge& p, bool* matched_fail) {
+Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t,
+                const engine::HandlePtr& h, bool by_id, const PendingMerge& p, bool* matched_fail) {
   std::optional<bson::Document> existing;
   if (by_id) {
     AMALGAM_ASSIGN_OR_RETURN(existing, txn.Get(*h, p.incoming.view().Get("_id"), true));
@@ -317,9 +348,10 @@ Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t, 
   if (!existing) {
     if (t.when_not_matched == "discard") return Status::OK();
     if (t.when_not_matched == "fail") {
-      return query::MongoCodedError(13113,
-                                    "$merge could not find a matching document in the target collection "
-                                    "for at least one document in the source collection");
+      return query::MongoCodedError(
+          13113,
+          "$merge could not find a matching document in the target collection "
+          "for at least one document in the source collection");
     }
     return txn.Insert(*h, p.incoming.view());
   }
@@ -334,13 +366,16 @@ Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t, 
     query::UpdateResultInfo info;
     AMALGAM_ASSIGN_OR_RETURN(bson::Document after, p.update->Apply(existing->view(), actx, &info));
     if (!info.modified) return Status::OK();
-    return txn.Update(*h, existing->view(), after.view(), storage::ChangeOp::kUpdate, std::move(info.description));
+    return txn.Update(*h, existing->view(), after.view(), storage::ChangeOp::kUpdate,
+                      std::move(info.description));
   }
   if (by_id) {
-    bson::Document after = t.when_matched == "replace" ? bson::Document(p.incoming.view())
-                                                        : Merged(existing->view(), p.incoming.view());
-    return txn.Update(*h, existing->view(), after.view(),
-                      t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
+    bson::Document after = t.when_matched == "replace"
+                               ? bson::Document(p.incoming.view())
+                               : Merged(existing->view(), p.incoming.view());
+    return txn.Update(
+        *h, existing->view(), after.view(),
+        t.when_matched == "replace" ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate);
   }
   // Matched on other fields: the result replaces or is merged into the target document, whose
   // _id stays (a result _id that differs is kImmutableField, as in MongoDB's update).
@@ -359,8 +394,10 @@ Status MergeOne(CommandContext& ctx, engine::WriteTxn& txn, const OutTarget& t, 
   AMALGAM_ASSIGN_OR_RETURN(bson::Document after, u.Apply(existing->view(), actx, &info));
   if (!info.modified) return Status::OK();
   bool replace = t.when_matched == "replace";
-  return txn.Update(*h, existing->view(), after.view(), replace ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate,
-                    replace ? std::nullopt : std::optional<bson::Document>(std::move(info.description)));
+  return txn.Update(
+      *h, existing->view(), after.view(),
+      replace ? storage::ChangeOp::kReplace : storage::ChangeOp::kUpdate,
+      replace ? std::nullopt : std::optional<bson::Document>(std::move(info.description)));
 }
 
 // Results are written in batches, one storage transaction each. A batch that fails is written
@@ -382,7 +419,8 @@ class MergeWriter {
     if (batch_.empty()) return Status::OK();
     Status s = ctx_.RunWrite([&](engine::WriteTxn& txn) -> Status {
       bool matched_fail = false;
-      for (const PendingMerge& p : batch_) AMALGAM_RETURN_IF_ERROR(MergeOne(ctx_, txn, t_, h_, by_id_, p, &matched_fail));
+      for (const PendingMerge& p : batch_)
+        AMALGAM_RETURN_IF_ERROR(MergeOne(ctx_, txn, t_, h_, by_id_, p, &matched_fail));
       return Status::OK();
     });
     if (!s.ok()) {
@@ -416,7 +454,8 @@ class MergeWriter {
 
 // The result `doc` made ready to write. Errors: 51132/51185 for unusable `on` values, those of
 // PrepareForInsert and of the whenMatched pipeline's let expressions.
-Result<PendingMerge> PrepareMerge(const OutTarget& t, bool by_id, const std::optional<MergePipeline>& pipeline,
+Result<PendingMerge> PrepareMerge(const OutTarget& t, bool by_id,
+                                  const std::optional<MergePipeline>& pipeline,
                                   bson::Document doc) {
   PendingMerge p;
   p.had_id = !doc.view().Get("_id").missing();
@@ -428,11 +467,13 @@ Result<PendingMerge> PrepareMerge(const OutTarget& t, bool by_id, const std::opt
     for (const std::string& f : t.on) {
       bson::Value v = ValueAtPath(p.incoming.view(), f);
       if (v.type() == BsonType::kArray) {
-        return query::MongoCodedError(51185, "$merge write error: 'on' field '" + f + "' is an array");
+        return query::MongoCodedError(51185,
+                                      "$merge write error: 'on' field '" + f + "' is an array");
       }
       if (v.missing() || v.type() == BsonType::kNull || v.type() == BsonType::kUndefined) {
-        return query::MongoCodedError(51132, "$merge write error: 'on' field '" + f +
-                                                 "' cannot be missing, null, undefined or an array");
+        return query::MongoCodedError(51132,
+                                      "$merge write error: 'on' field '" + f +
+                                          "' cannot be missing, null, undefined or an array");
       }
       kb.StartDocument(f).AppendValue("$eq", v).EndDocument();
     }
@@ -442,14 +483,16 @@ Result<PendingMerge> PrepareMerge(const OutTarget& t, bool by_id, const std::opt
     // $$ROOT of the let expressions: the result as written (with the _id generated for it
     // when `on` includes _id, as MongoDB generates it before resolving the variables).
     bool on_id = std::find(t.on.begin(), t.on.end(), "_id") != t.on.end();
-    AMALGAM_ASSIGN_OR_RETURN(query::Update u, pipeline->For(t, on_id ? p.incoming.view() : doc.view()));
+    AMALGAM_ASSIGN_OR_RETURN(query::Update u,
+                             pipeline->For(t, on_id ? p.incoming.view() : doc.view()));
     p.update = std::move(u);
   }
   p.doc = std::move(doc);
   return p;
 }
 
-Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source, bson::DocView variables) {
+Status WriteMerge(CommandContext& ctx, const OutTarget& t, engine::DocumentSource& source,
+                  bson::DocView variables) {
   AMALGAM_RETURN_IF_ERROR(CheckMergeOnIndex(ctx, t));
   std::optional<MergePipeline> pipeline;
   if (t.when_matched == "pipeline") {
@@ -483,20 +526,24 @@ Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::Document
   // built on the empty temporary collection first, so the results are checked against its unique
   // indexes as they go in.
   engine::HandlePtr old = ctx.engine.Find(t.db, t.coll);
-  AMALGAM_ASSIGN_OR_RETURN(engine::HandlePtr h, ctx.engine.CreateCollection(t.db, temp,
-                                                                            old ? old->info->options.view() : bson::DocView()));
+  AMALGAM_ASSIGN_OR_RETURN(
+      engine::HandlePtr h,
+      ctx.engine.CreateCollection(t.db, temp, old ? old->info->options.view() : bson::DocView()));
   auto cleanup = [&] { ctx.engine.DropCollection(t.db, temp).IgnoreError(); };
   if (old) {
     for (const catalog::IndexSpec& spec : old->info->indexes) {
       if (spec.is_id_index) continue;
       bson::Document listing = spec.ToListing();
-      if (Result<bool> created = ctx.engine.CreateIndex(t.db, temp, listing.view()); !created.ok()) {
+      if (Result<bool> created = ctx.engine.CreateIndex(t.db, temp, listing.view());
+          !created.ok()) {
         cleanup();
         return created.status();
       }
     }
     h = ctx.engine.Find(t.db, temp);
-    if (!h) return Status(ErrorCode::kNamespaceNotFound, "$out's temporary collection " + t.db + "." + temp + " disappeared");
+    if (!h)
+      return Status(ErrorCode::kNamespaceNotFound,
+                    "$out's temporary collection " + t.db + "." + temp + " disappeared");
   }
   bson::Document doc;
   constexpr size_t kBatch = 1000;
@@ -505,7 +552,8 @@ Status WriteOutReplace(CommandContext& ctx, const OutTarget& t, engine::Document
     if (batch.empty()) return Status::OK();
     Status s = ctx.engine
                    .RunWrite([&](engine::WriteTxn& txn) -> Status {
-                     for (const bson::Document& d : batch) AMALGAM_RETURN_IF_ERROR(txn.Insert(*h, d.view()));
+                     for (const bson::Document& d : batch)
+                       AMALGAM_RETURN_IF_ERROR(txn.Insert(*h, d.view()));
                      return Status::OK();
                    })
                    .status();
@@ -561,12 +609,15 @@ Result<bool> ParseOutStage(bson::DocView pipeline, const std::string& db, OutTar
   return false;
 }
 
-Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source, bson::DocView variables) {
+Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSource& source,
+                bson::DocView variables) {
   if (ctx.in_transaction) {
-    return Status(ErrorCode::kOperationNotSupportedInTransaction,
-                  std::string(target.merge ? "$merge" : "$out") + " cannot be used in a transaction");
+    return Status(
+        ErrorCode::kOperationNotSupportedInTransaction,
+        std::string(target.merge ? "$merge" : "$out") + " cannot be used in a transaction");
   }
-  return target.merge ? WriteMerge(ctx, target, source, variables) : WriteOutReplace(ctx, target, source);
+  return target.merge ? WriteMerge(ctx, target, source, variables)
+                      : WriteOutReplace(ctx, target, source);
 }
 
 }  // namespace amalgam::api::mongo
@@ -575,26 +626,31 @@ namespace amalgam::api::mongo {
 namespace {
 
 // SHA-256 of the empty string: the uid MongoDB gives sessions when access control is off.
-constexpr uint8_t kNoUserUid[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
-                                    0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
-                                    0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+constexpr uint8_t kNoUserUid[32] = {
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
 
 // $listSessions (on config.system.sessions) and $listLocalSessions (aggregate: 1): the logical
 // sessions of this server, {_id: {id, uid}, lastUse}. Sessions live in this process only, so
 // both list the same ones. Without access control every session belongs to no user: {} and
 // {allUsers: true} list them all, {users: [...]} lists none.
-Result<std::optional<std::vector<bson::Document>>> SessionListing(CommandContext& ctx, const std::string& coll,
-                                                                  bool collectionless, const bson::Element& stage) {
+Result<std::optional<std::vector<bson::Document>>> SessionListing(CommandContext& ctx,
+                                                                  const std::string& coll,
+                                                                  bool collectionless,
+                                                                  const bson::Element& stage) {
   if (stage.name == "$listSessions" && (ctx.db != "config" || coll != "system.sessions")) {
-    return Status(ErrorCode::kInvalidNamespace, "$listSessions may only be run against config.system.sessions");
+    return Status(ErrorCode::kInvalidNamespace,
+                  "$listSessions may only be run against config.system.sessions");
   }
   if (stage.name == "$listLocalSessions" && !collectionless) {
     return Status(ErrorCode::kInvalidNamespace,
-                  "$listLocalSessions must be run against the database with {aggregate: 1}, not a collection");
+                  "$listLocalSessions must be run against the database with {aggregate: 1}, not a "
+                  "collection");
   }
   std::vector<bson::Document> docs;
   bson::DocView spec = stage.value.AsDocument();
-  if (spec.Get("users").type() == bson::BsonType::kArray) return std::optional<std::vector<bson::Document>>(std::move(docs));
+  if (spec.Get("users").type() == bson::BsonType::kArray)
+    return std::optional<std::vector<bson::Document>>(std::move(docs));
   for (const auto& [key, last_use] : ctx.service.sessions().List()) {
     bson::Builder b;
     b.StartDocument("_id");
@@ -614,9 +670,9 @@ Result<std::optional<std::vector<bson::Document>>> SessionListing(CommandContext
 }  // namespace
 
 Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
-                                                                           const std::string& coll,
-                                                                           bool collectionless,
-                                                                           bson::DocView pipeline) {
+                                                                          const std::string& coll,
+                                                                          bool collectionless,
+                                                                          bson::DocView pipeline) {
   if (pipeline.empty()) return std::optional<std::vector<bson::Document>>();
   bson::Value first = pipeline.begin()->value;
   if (first.type() != bson::BsonType::kDocument || first.AsDocument().empty()) {
@@ -627,8 +683,10 @@ Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(Comman
     return SessionListing(ctx, coll, collectionless, stage);
   }
   if (collectionless) return std::optional<std::vector<bson::Document>>();
-  if (stage.name != "$collStats" && stage.name != "$indexStats") return std::optional<std::vector<bson::Document>>();
-  std::string host = ctx.service.options().advertised_host + ":" + std::to_string(ctx.service.options().port);
+  if (stage.name != "$collStats" && stage.name != "$indexStats")
+    return std::optional<std::vector<bson::Document>>();
+  std::string host =
+      ctx.service.options().advertised_host + ":" + std::to_string(ctx.service.options().port);
   int64_t now = ctx.service.clock().NowMillis();
   engine::HandlePtr h = ctx.engine.Find(ctx.db, coll);
   std::vector<bson::Document> docs;
@@ -646,12 +704,15 @@ Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(Comman
     }
     return std::optional<std::vector<bson::Document>>(std::move(docs));
   }
-  bson::DocView spec = stage.value.type() == bson::BsonType::kDocument ? stage.value.AsDocument() : bson::DocView();
+  bson::DocView spec =
+      stage.value.type() == bson::BsonType::kDocument ? stage.value.AsDocument() : bson::DocView();
   bool want_count = !spec.Get("count").missing();
   bool want_storage = !spec.Get("storageStats").missing();
   if ((want_count || want_storage) && !h) {
-    return Status(ErrorCode::kNamespaceNotFound, "Unable to retrieve storageStats in $collStats stage :: caused by :: "
-                                                 "Collection [" + ctx.db + "." + coll + "] not found.");
+    return Status(ErrorCode::kNamespaceNotFound,
+                  "Unable to retrieve storageStats in $collStats stage :: caused by :: "
+                  "Collection [" +
+                      ctx.db + "." + coll + "] not found.");
   }
   int64_t n = 0, size = 0;
   if (want_count || want_storage) {

@@ -56,8 +56,8 @@ Status WriteOut(CommandContext& ctx, const OutTarget& target, engine::DocumentSo
 // the server's logical sessions {_id: {id, uid}, lastUse}. Errors: kInvalidNamespace when run
 // elsewhere.
 Result<std::optional<std::vector<bson::Document>>> CommandSourceDocuments(CommandContext& ctx,
-                                                                           const std::string& coll,
-                                                                           bool collectionless,
-                                                                           bson::DocView pipeline);
+                                                                          const std::string& coll,
+                                                                          bool collectionless,
+                                                                          bson::DocView pipeline);
 
 }  // namespace amalgam::api::mongo
