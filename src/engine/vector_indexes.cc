@@ -295,12 +295,23 @@ Status ResetGraphs(LiveVectorIndex& ix) {
 
 Status DocumentVectorSource::Fetch(std::span<const uint64_t> labels, float* out, uint8_t* found) const {
   const std::string prefix = index::DocumentKey(ix_.cid, "");
+  // The documents of every known label in one batched read; at[j] is keys[j]'s label index.
+  std::vector<std::string> keys;
+  std::vector<size_t> at;
+  keys.reserve(labels.size());
+  at.reserve(labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     found[i] = 0;
     auto e = ix_.entries.find(labels[i]);
     if (e == ix_.entries.end()) continue;
-    AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                             store_.Get(storage::Cf::kDocuments, prefix + e->second.id, snapshot_));
+    keys.push_back(prefix + e->second.id);
+    at.push_back(i);
+  }
+  AMALGAM_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> docs,
+                           store_.MultiGet(storage::Cf::kDocuments, keys, snapshot_));
+  for (size_t j = 0; j < keys.size(); ++j) {
+    const size_t i = at[j];
+    std::optional<std::string>& bytes = docs[j];
     if (!bytes) continue;
     // Stored documents were validated when written (as every engine read assumes).
     bson::Document doc = bson::Document::FromValidatedBytes(std::move(*bytes));

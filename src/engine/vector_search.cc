@@ -233,10 +233,16 @@ Result<std::vector<VectorMatch>> VectorIndexes::Search(std::string_view db, std:
     const bool graph_current = store_.LastVisibleSeq() <= snapshot->visible_seq();
     for (const std::string& id : pending) candidates.push_back(Candidate{id, {}});
     // Every candidate's document is read at the snapshot (the rows returned are the stored
-    // documents); scored exactly from it unless the graph's copy of the vector is current.
-    for (Candidate& c : candidates) {
-      AMALGAM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                               store_.Get(storage::Cf::kDocuments, prefix + c.id, snapshot.get()));
+    // documents); scored exactly from it unless the graph's copy of the vector is current. One
+    // batched read for all of them.
+    std::vector<std::string> keys;
+    keys.reserve(candidates.size());
+    for (const Candidate& c : candidates) keys.push_back(prefix + c.id);
+    AMALGAM_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> docs,
+                             store_.MultiGet(storage::Cf::kDocuments, keys, snapshot.get()));
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      Candidate& c = candidates[i];
+      std::optional<std::string>& bytes = docs[i];
       if (!bytes) continue;
       bson::Document doc = StoredDocument(std::move(*bytes));
       double score;

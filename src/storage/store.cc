@@ -187,6 +187,27 @@ Result<std::optional<std::string>> Store::Get(Cf c, std::string_view key, const 
   return std::optional<std::string>(std::string(value.data(), value.size()));
 }
 
+Result<std::vector<std::optional<std::string>>> Store::MultiGet(Cf c, std::span<const std::string> keys,
+                                                                const Snapshot* snapshot) {
+  std::vector<std::optional<std::string>> out(keys.size());
+  if (keys.empty()) return out;
+  rocksdb::ReadOptions ro;
+  if (snapshot) ro.snapshot = snapshot->raw();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const std::string& k : keys) slices.emplace_back(k.data(), k.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  const bool sorted = std::is_sorted(keys.begin(), keys.end());
+  db_->MultiGet(ro, cf(c), keys.size(), slices.data(), values.data(), statuses.data(), sorted);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "read");
+    out[i].emplace(values[i].data(), values[i].size());
+  }
+  return out;
+}
+
 std::shared_ptr<const Snapshot> Store::GetSnapshot() {
   uint64_t visible = LastVisibleSeq();
   return std::make_shared<Snapshot>(db_, db_->GetSnapshot(), visible);

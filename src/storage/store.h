@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,12 @@ class Store {
   // Reads one key at `snapshot` (nullptr: the latest committed state). Returns nullopt when
   // absent. Errors: kIOError, kDataCorruption.
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key, const Snapshot* snapshot = nullptr);
+  // Reads many keys of one column family at `snapshot` (nullptr: the latest committed state) in
+  // one batched RocksDB MultiGet (one snapshot, shared block lookups): result[i] is keys[i]'s
+  // value, nullopt when absent. Keys may repeat and need not be sorted (sorted input skips a
+  // sort). Errors: the first failed key's, as Get maps them (kIOError, kDataCorruption).
+  Result<std::vector<std::optional<std::string>>> MultiGet(Cf cf, std::span<const std::string> keys,
+                                                           const Snapshot* snapshot = nullptr);
 
   std::shared_ptr<const Snapshot> GetSnapshot();
 

@@ -67,6 +67,56 @@ TEST_F(StoreTest, TransactionReadsItsSnapshotPlusItsOwnWrites) {
   ASSERT_TRUE(t->Commit().ok());
 }
 
+TEST_F(StoreTest, MultiGetReturnsEachKeysValueInInputOrder) {
+  ASSERT_TRUE(PutOne("a", "1").ok());
+  ASSERT_TRUE(PutOne("c", "3").ok());
+  ASSERT_TRUE(store_->Flush().ok());   // "a" and "c" in an SST file,
+  ASSERT_TRUE(PutOne("b", "2").ok());  // "b" in the memtable
+  std::vector<std::string> keys{"c", "missing", "a", "b", "a", ""};
+  auto r = store_->MultiGet(Cf::kDocuments, keys);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::optional<std::string>> want{"3", std::nullopt, "1", "2", "1", std::nullopt};
+  EXPECT_EQ(r.value(), want);
+  // Sorted input (the fast path) gives the same answers.
+  std::vector<std::string> sorted{"a", "b", "c", "d"};
+  r = store_->MultiGet(Cf::kDocuments, sorted);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value(), (std::vector<std::optional<std::string>>{"1", "2", "3", std::nullopt}));
+  // Another column family holds none of them; no keys, no values.
+  r = store_->MultiGet(Cf::kMeta, sorted);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), std::vector<std::optional<std::string>>(4));
+  r = store_->MultiGet(Cf::kDocuments, std::span<const std::string>());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value().empty());
+}
+
+TEST_F(StoreTest, MultiGetReadsAtTheSnapshot) {
+  ASSERT_TRUE(PutOne("kept", "v1").ok());
+  ASSERT_TRUE(PutOne("changed", "old").ok());
+  ASSERT_TRUE(PutOne("deleted", "d").ok());
+  auto snap = store_->GetSnapshot();
+  ASSERT_TRUE(PutOne("late", "x").ok());  // written after the snapshot
+  ASSERT_TRUE(PutOne("changed", "new").ok());
+  {
+    auto t = store_->Begin(TxnOptions{});
+    ASSERT_TRUE(t->Delete(Cf::kDocuments, "deleted").ok());
+    ASSERT_TRUE(t->Commit().ok());
+  }
+  std::vector<std::string> keys{"changed", "deleted", "kept", "late", "never"};
+  auto at = store_->MultiGet(Cf::kDocuments, keys, snap.get());
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_EQ(at.value(), (std::vector<std::optional<std::string>>{"old", "d", "v1", std::nullopt, std::nullopt}));
+  auto latest = store_->MultiGet(Cf::kDocuments, keys);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ(latest.value(), (std::vector<std::optional<std::string>>{"new", std::nullopt, "v1", "x", std::nullopt}));
+  // Each agrees with Get at the same point.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(store_->Get(Cf::kDocuments, keys[i], snap.get()).value(), at.value()[i]) << keys[i];
+    EXPECT_EQ(store_->Get(Cf::kDocuments, keys[i]).value(), latest.value()[i]) << keys[i];
+  }
+}
+
 TEST_F(StoreTest, ConcurrentWritersOfOneKeyConflict) {
   auto t1 = store_->Begin(TxnOptions{});
   auto t2 = store_->Begin(TxnOptions{});
