@@ -96,6 +96,22 @@ Status MemoryLimitError(std::string_view what, size_t limit) {
                     "to opt in.");
 }
 
+Result<bool> MaterializingStage::Next(Row* row) {
+  if (!loaded_) {
+    AMALGAM_RETURN_IF_ERROR(Load());
+    loaded_ = true;
+  }
+  if (!EmitNext(row)) return false;
+  row->details = MatchDetails();
+  return true;
+}
+
+bool BufferedStage::EmitNext(Row* row) {
+  if (pos_ >= out_.size()) return false;
+  row->doc = std::move(out_[pos_++]);
+  return true;
+}
+
 std::vector<std::string> SplitDotted(std::string_view path) {
   std::vector<std::string> parts;
   size_t start = 0;

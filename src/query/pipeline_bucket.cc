@@ -308,21 +308,10 @@ struct BucketAutoDef {
   std::optional<Rounder> rounder;  // granularity
 };
 
-class BucketAutoStage final : public Stage {
+class BucketAutoStage final : public BufferedStage {
  public:
   BucketAutoStage(std::unique_ptr<Stage> in, const BucketAutoDef* def, size_t limit)
       : in_(std::move(in)), def_(def), limit_(limit) {}
-
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
-    if (pos_ >= out_.size()) return false;
-    row->doc = std::move(out_[pos_++]);
-    row->details = MatchDetails();
-    return true;
-  }
 
  private:
   struct Item {
@@ -331,13 +320,10 @@ class BucketAutoStage final : public Stage {
     const bson::Value value() const { return key.view().begin()->value; }
   };
 
-  Status Load() {
+  Status Load() override {
     std::vector<Item> items;
     size_t bytes = 0;
-    Row r;
-    while (true) {
-      AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(&r));
-      if (!more) break;
+    auto take = [&](Row& r) -> Result<size_t> {
       ExprEvalContext ectx;
       ectx.root = r.doc.view();
       AMALGAM_ASSIGN_OR_RETURN(ExprValue v, def_->group_by->Evaluate(ectx));
@@ -363,9 +349,12 @@ class BucketAutoStage final : public Stage {
         }
       }
       bytes += it.key.view().size() + it.doc.view().size() + 64;
-      if (bytes > limit_) return MemoryLimitError("$bucketAuto", limit_);
       items.push_back(std::move(it));
-    }
+      return bytes;
+    };
+    AMALGAM_RETURN_IF_ERROR(DrainInput(*in_, limit_, take, [this] {
+      return MemoryLimitError("$bucketAuto", limit_);
+    }));
     std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
       return bson::CompareValues(a.value(), b.value()) < 0;
     });
@@ -440,16 +429,13 @@ class BucketAutoStage final : public Stage {
       }
       for (size_t a = 0; a < def_->accs.size(); ++a) states[a]->Finish(b, def_->accs[a].field);
     }
-    out_.push_back(std::move(b).Finish());
+    Output(std::move(b).Finish());
     return Status::OK();
   }
 
   std::unique_ptr<Stage> in_;
   const BucketAutoDef* def_;
   size_t limit_;
-  bool loaded_ = false;
-  std::vector<bson::Document> out_;
-  size_t pos_ = 0;
 };
 
 class BucketAutoSpec final : public StageSpec {

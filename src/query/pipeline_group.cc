@@ -264,36 +264,27 @@ Status GroupMemoryError() {
                 "allowDiskUse:true to opt in.");
 }
 
-class GroupStage final : public Stage {
+class GroupStage final : public MaterializingStage {
  public:
   GroupStage(std::unique_ptr<Stage> in, const GroupDef* def, size_t mem)
       : in_(std::move(in)), mem_(mem), table_(def) {}
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
-    if (pos_ >= table_.size()) return false;
-    row->doc = table_.Emit(pos_++);
-    row->details = MatchDetails();
-    return true;
-  }
 
  private:
-  Status Load() {
-    Row r;
-    while (true) {
-      AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(&r));
-      if (!more) break;
+  Status Load() override {
+    auto take = [this](Row& r) -> Result<size_t> {
       AMALGAM_RETURN_IF_ERROR(table_.Add(r.doc.view()));
-      if (table_.bytes() > mem_) return GroupMemoryError();
-    }
-    return Status::OK();
+      return table_.bytes();
+    };
+    return DrainInput(*in_, mem_, take, GroupMemoryError);
+  }
+  bool EmitNext(Row* row) override {
+    if (pos_ >= table_.size()) return false;
+    row->doc = table_.Emit(pos_++);
+    return true;
   }
 
   std::unique_ptr<Stage> in_;
   size_t mem_;
-  bool loaded_ = false;
   GroupTable table_;
   size_t pos_ = 0;
 };
@@ -325,23 +316,18 @@ int AcquireHelpers(int want) {
 constexpr size_t kRangesPerThread = 16;
 constexpr uint64_t kMinRangeBytes = 256u << 10;
 
-class ScanGroupStage final : public Stage {
+class ScanGroupStage final : public MaterializingStage {
  public:
   ScanGroupStage(ScanInput scan, const GroupDef* def, size_t mem)
       : scan_(std::move(scan)), def_(def), mem_(mem), table_(def) {}
 
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
+ private:
+  bool EmitNext(Row* row) override {
     if (pos_ >= table_.size()) return false;
     row->doc = table_.Emit(pos_++);
-    row->details = MatchDetails();
     return true;
   }
 
- private:
   // State shared by the threads of one parallel run.
   struct Shared {
     std::atomic<bool> stop{false};
@@ -393,7 +379,7 @@ class ScanGroupStage final : public Stage {
     return Status::OK();
   }
 
-  Status Load() {
+  Status Load() override {
     ExecStats& stats = *scan_.stats;
     size_t want = scan_.max_parts;
     if (want == 0) want = std::min<size_t>(4, std::max(1u, std::thread::hardware_concurrency()));
@@ -492,7 +478,6 @@ class ScanGroupStage final : public Stage {
   ScanInput scan_;
   const GroupDef* def_;
   size_t mem_;
-  bool loaded_ = false;
   GroupTable table_;
   size_t pos_ = 0;
 };

@@ -106,6 +106,49 @@ StagePtr WithTopK(const StageSpec& sort, int64_t limit);
 // Errors.
 Status MemoryLimitError(std::string_view what, size_t limit);
 
+// The skeleton of a blocking stage ($group, $bucketAuto, $setWindowFields): the first Next runs
+// Load, which reads all of the input and computes every result, then each Next returns one
+// result. A Load that fails is run again by the next Next (as each stage did on its own).
+class MaterializingStage : public Stage {
+ public:
+  Result<bool> Next(Row* row) final;
+
+ protected:
+  virtual Status Load() = 0;
+  // Moves the next result into row->doc; false after the last.
+  virtual bool EmitNext(Row* row) = 0;
+
+  // Reads every row of `input` into `take`, which keeps what it needs of the row and returns
+  // (as a Result<size_t>) the bytes the stage holds after it; once they pass `limit` (SIZE_MAX
+  // with allowDiskUse, see ExecEnv::limit) fails with `over_limit()`, the stage's
+  // kQueryExceededMemoryLimit error. Errors of `input` and `take` are returned as they are.
+  template <typename Take, typename OverLimit>
+  static Status DrainInput(Stage& input, size_t limit, Take&& take, OverLimit&& over_limit) {
+    Row r;
+    while (true) {
+      AMALGAM_ASSIGN_OR_RETURN(bool more, input.Next(&r));
+      if (!more) return Status::OK();
+      AMALGAM_ASSIGN_OR_RETURN(size_t held, take(r));
+      if (held > limit) return over_limit();
+    }
+  }
+
+ private:
+  bool loaded_ = false;
+};
+
+// A MaterializingStage whose results are documents its Load appends with Output, returned in
+// that order.
+class BufferedStage : public MaterializingStage {
+ protected:
+  void Output(bson::Document doc) { out_.push_back(std::move(doc)); }
+  bool EmitNext(Row* row) final;
+
+ private:
+  std::vector<bson::Document> out_;
+  size_t pos_ = 0;
+};
+
 // Documents.
 // A document equal to `doc` with the field at `parts` set to `v` (created, with intermediate
 // documents, when missing; a non-document on the way is replaced). `v` missing removes it.

@@ -247,7 +247,9 @@ TEST(PipelineTest, BlockingStagesFailPastTheMemoryLimitUnlessDiskUseIsAllowed) {
   }
   for (const char* json :
        {R"([{"$sort": {"s": 1}}])", R"([{"$group": {"_id": "$_id", "v": {"$push": "$s"}}}])",
-        R"([{"$facet": {"a": [{"$match": {}}]}}])", R"([{"$sample": {"size": 1000}}])"}) {
+        R"([{"$facet": {"a": [{"$match": {}}]}}])", R"([{"$sample": {"size": 1000}}])",
+        R"([{"$bucketAuto": {"groupBy": "$_id", "buckets": 3}}])",
+        R"([{"$setWindowFields": {"sortBy": {"_id": 1}, "output": {"n": {"$documentNumber": {}}}}}])"}) {
     for (bool disk : {false, true}) {
       PipelineContext ctx;
       ctx.memory_limit_bytes = 4096;

@@ -80,30 +80,16 @@ bool IsAccumulatorRow(AccKind k) {
   }
 }
 
-class WindowStage final : public Stage {
+class WindowStage final : public BufferedStage {
  public:
   WindowStage(std::unique_ptr<Stage> in, const WindowDef* def, size_t limit)
       : in_(std::move(in)), def_(def), limit_(limit) {}
 
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
-    if (pos_ >= out_.size()) return false;
-    row->doc = std::move(out_[pos_++]);
-    row->details = MatchDetails();
-    return true;
-  }
-
  private:
-  Status Load() {
+  Status Load() override {
     std::vector<Item> items;
     size_t bytes = 0;
-    Row r;
-    while (true) {
-      AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(&r));
-      if (!more) break;
+    auto take = [&](Row& r) -> Result<size_t> {
       bson::Builder kb;
       if (def_->partition_by) {
         ExprEvalContext ectx;
@@ -122,9 +108,12 @@ class WindowStage final : public Stage {
       }
       Item it{std::move(kb).Finish(), std::move(r.doc)};
       bytes += it.partition.view().size() + it.doc.view().size() * 2 + 64;
-      if (bytes > limit_) return MemoryLimitError("$setWindowFields", limit_);
       items.push_back(std::move(it));
-    }
+      return bytes;
+    };
+    AMALGAM_RETURN_IF_ERROR(DrainInput(*in_, limit_, take, [this] {
+      return MemoryLimitError("$setWindowFields", limit_);
+    }));
     std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
       int c = bson::CompareValues(a.partition.view().begin()->value, b.partition.view().begin()->value);
       if (c != 0) return c < 0;
@@ -167,7 +156,7 @@ class WindowStage final : public Stage {
         }
         doc = SetField(doc.view(), def_->outputs[o].path, value);
       }
-      out_.push_back(std::move(doc));
+      Output(std::move(doc));
     }
     return Status::OK();
   }
@@ -318,9 +307,6 @@ class WindowStage final : public Stage {
   std::unique_ptr<Stage> in_;
   const WindowDef* def_;
   size_t limit_;
-  bool loaded_ = false;
-  std::vector<bson::Document> out_;
-  size_t pos_ = 0;
 };
 
 class WindowSpec final : public StageSpec {
