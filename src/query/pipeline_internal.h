@@ -106,9 +106,10 @@ StagePtr WithTopK(const StageSpec& sort, int64_t limit);
 // Errors.
 Status MemoryLimitError(std::string_view what, size_t limit);
 
-// The skeleton of a blocking stage ($group, $bucketAuto, $setWindowFields): the first Next runs
-// Load, which reads all of the input and computes every result, then each Next returns one
-// result. A Load that fails is run again by the next Next (as each stage did on its own).
+// The skeleton of a blocking stage ($sort, $group, $bucketAuto, $setWindowFields, $sample,
+// $documents): the first Next runs Load, which reads all of the input and computes every
+// result, then each Next returns one result. A Load that fails is run again by the next Next
+// (as each stage did on its own).
 class MaterializingStage : public Stage {
  public:
   Result<bool> Next(Row* row) final;

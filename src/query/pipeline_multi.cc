@@ -16,33 +16,20 @@ namespace {
 
 // ---- $sample --------------------------------------------------------------------------------
 
-class SampleStage final : public Stage {
+class SampleStage final : public MaterializingStage {
  public:
   SampleStage(std::unique_ptr<Stage> in, int64_t size, const ExecEnv& env)
       : in_(std::move(in)),
         size_(size),
         mem_(env.limit()),
         rng_(env.random_seed ? env.random_seed : std::random_device{}()) {}
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
-    if (pos_ >= docs_.size()) return false;
-    row->doc = std::move(docs_[pos_++]);
-    row->details = MatchDetails();
-    return true;
-  }
 
  private:
   // Reservoir sampling: memory bounded by `size` documents.
-  Status Load() {
-    Row r;
+  Status Load() override {
     int64_t seen = 0;
     size_t bytes = 0;
-    while (true) {
-      AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(&r));
-      if (!more) break;
+    auto take = [&](Row& r) -> Result<size_t> {
       ++seen;
       if (static_cast<int64_t>(docs_.size()) < size_) {
         bytes += r.doc.bytes().size() + 64;
@@ -55,17 +42,23 @@ class SampleStage final : public Stage {
           docs_[j] = std::move(r.doc);
         }
       }
-      if (bytes > mem_) return MemoryLimitError("$sample", mem_);
-    }
+      return bytes;
+    };
+    AMALGAM_RETURN_IF_ERROR(
+        DrainInput(*in_, mem_, take, [this] { return MemoryLimitError("$sample", mem_); }));
     std::shuffle(docs_.begin(), docs_.end(), rng_);
     return Status::OK();
+  }
+  bool EmitNext(Row* row) override {
+    if (pos_ >= docs_.size()) return false;
+    row->doc = std::move(docs_[pos_++]);
+    return true;
   }
 
   std::unique_ptr<Stage> in_;
   int64_t size_;
   size_t mem_;
   std::mt19937_64 rng_;
-  bool loaded_ = false;
   std::vector<bson::Document> docs_;
   size_t pos_ = 0;
 };
@@ -84,22 +77,12 @@ class SampleSpec final : public StageSpec {
 
 // ---- $documents -----------------------------------------------------------------------------
 
-class DocumentsStage final : public Stage {
+class DocumentsStage final : public BufferedStage {
  public:
   explicit DocumentsStage(const Expression* expr) : expr_(expr) {}
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
-    if (pos_ >= docs_.size()) return false;
-    row->doc = std::move(docs_[pos_++]);
-    row->details = MatchDetails();
-    return true;
-  }
 
  private:
-  Status Load() {
+  Status Load() override {
     bson::Document empty;
     ExprEvalContext ectx;
     ectx.root = empty.view();
@@ -116,15 +99,12 @@ class DocumentsStage final : public Stage {
                        TypeNameOf(e.value) + ". Type of resulting value: '" + TypeNameOf(e.value) +
                        "'.");
       }
-      docs_.emplace_back(e.value.AsDocument());
+      Output(bson::Document(e.value.AsDocument()));
     }
     return Status::OK();
   }
 
   const Expression* expr_;
-  bool loaded_ = false;
-  std::vector<bson::Document> docs_;
-  size_t pos_ = 0;
 };
 
 class DocumentsSpec final : public StageSpec {

@@ -157,23 +157,18 @@ Status Prefixed(std::string_view stage, const Status& st) {
 
 // ---- $sort ----------------------------------------------------------------------------------
 
-class SortStage final : public Stage {
+class SortStage final : public MaterializingStage {
  public:
   SortStage(std::unique_ptr<Stage> in, const SortSpec* spec, int64_t limit, size_t mem)
       : in_(std::move(in)), spec_(spec), limit_(limit), mem_(mem) {}
-  Result<bool> Next(Row* row) override {
-    if (!loaded_) {
-      AMALGAM_RETURN_IF_ERROR(Load());
-      loaded_ = true;
-    }
+
+ private:
+  bool EmitNext(Row* row) override {
     if (pos_ >= order_.size()) return false;
     row->meta = std::move(metas_[order_[pos_]]);
     row->doc = std::move(docs_[order_[pos_++]]);
-    row->details = MatchDetails();
     return true;
   }
-
- private:
   void SortAndTrim() {
     order_.resize(docs_.size());
     std::iota(order_.begin(), order_.end(), 0);
@@ -183,12 +178,9 @@ class SortStage final : public Stage {
     if (limit_ > 0 && order_.size() > static_cast<size_t>(limit_))
       order_.resize(static_cast<size_t>(limit_));
   }
-  Status Load() {
+  Status Load() override {
     size_t bytes = 0;
-    Row row;
-    while (true) {
-      AMALGAM_ASSIGN_OR_RETURN(bool more, in_->Next(&row));
-      if (!more) break;
+    auto take = [&](Row& row) -> Result<size_t> {
       AMALGAM_ASSIGN_OR_RETURN(bson::Document key, spec_->SortKey(row.doc.view()));
       bytes += row.doc.bytes().size() + key.bytes().size() + 64;
       docs_.push_back(std::move(row.doc));
@@ -209,8 +201,10 @@ class SortStage final : public Stage {
         keys_ = std::move(keys);
         metas_ = std::move(metas);
       }
-      if (bytes > mem_) return MemoryLimitError("Sort", mem_);
-    }
+      return bytes;
+    };
+    AMALGAM_RETURN_IF_ERROR(
+        DrainInput(*in_, mem_, take, [this] { return MemoryLimitError("Sort", mem_); }));
     SortAndTrim();
     return Status::OK();
   }
@@ -219,7 +213,6 @@ class SortStage final : public Stage {
   const SortSpec* spec_;
   int64_t limit_;
   size_t mem_;
-  bool loaded_ = false;
   std::vector<bson::Document> docs_, keys_, metas_;
   std::vector<size_t> order_;
   size_t pos_ = 0;
