@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "api/dynamo/json_params.h"
@@ -85,6 +86,14 @@ struct TokenRecord {
   bool in_progress = false;  // the first request with this token is still running
 };
 
+// What DescribeStream learned about one stream's log (streams.cc, FirstSeq): its first record's
+// seq once found, else how far the log was scanned without finding one. Entries never change
+// once written, so both stay true until retention trims past them.
+struct FirstSeqMemo {
+  uint64_t first = 0;
+  uint64_t scanned = 0;
+};
+
 struct DynamoService::State {
   State(engine::Engine& e, Clock& c, ServiceOptions o) : engine(e), clock(c), options(std::move(o)), stats(e, c) {}
   engine::Engine& engine;
@@ -97,6 +106,10 @@ struct DynamoService::State {
 
   std::mutex tokens_mu;
   std::map<std::string, TokenRecord> tokens;  // guarded by tokens_mu
+
+  // Per stream (table cid, stream label); cleared when it grows past 10,000 streams.
+  std::mutex first_seq_mu;
+  std::map<std::pair<uint64_t, std::string>, FirstSeqMemo> first_seq;  // guarded by first_seq_mu
 };
 
 struct OpContext {

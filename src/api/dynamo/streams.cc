@@ -143,16 +143,6 @@ bool InStream(const Stream& stream, int64_t since_millis, const storage::ChangeE
   return true;
 }
 
-// What FirstSeq learned about one stream: its first record's seq once found, else how far the
-// log was scanned without finding one. Entries never change once written, so both stay true
-// until retention trims past them.
-struct FirstSeqMemo {
-  uint64_t first = 0;
-  uint64_t scanned = 0;
-};
-std::mutex g_first_mu;
-std::map<std::tuple<const engine::Engine*, uint64_t, std::string>, FirstSeqMemo> g_first_seq;
-
 // The first sequence number of the stream still in the log, or 0 when it has no record yet.
 // Remembered per stream, so DescribeStream reads the log once from the trim horizon and later
 // only what was written since the last call (not the whole shared log every time).
@@ -160,15 +150,16 @@ Result<uint64_t> FirstSeq(OpContext& ctx, const Stream& table) {
   engine::Engine& engine = ctx.state.engine;
   uint64_t trimmed = engine.store().ChangeLogTrimmedThrough();
   int64_t since = LabelMillis(table.meta->stream_label);
-  auto key = std::make_tuple(&engine, table.cid, table.meta->stream_label);
+  DynamoService::State& state = ctx.state;
+  auto key = std::make_pair(table.cid, table.meta->stream_label);
   FirstSeqMemo memo;
   {
-    std::lock_guard<std::mutex> lock(g_first_mu);
-    auto it = g_first_seq.find(key);
-    if (it != g_first_seq.end()) memo = it->second;
+    std::lock_guard<std::mutex> lock(state.first_seq_mu);
+    auto it = state.first_seq.find(key);
+    if (it != state.first_seq.end()) memo = it->second;
   }
   if (memo.first > trimmed) {
-    // Checked with one point read: the memo may be of another engine at the same address.
+    // Checked with one point read: retention may have trimmed it since.
     AMALGAM_ASSIGN_OR_RETURN(auto at, engine.ReadChanges(memo.first - 1, 1));
     if (!at.empty() && at[0].seq == memo.first && InStream(table, since, at[0])) return memo.first;
   }
@@ -188,9 +179,9 @@ Result<uint64_t> FirstSeq(OpContext& ctx, const Stream& table) {
     after = std::max(after, scanned);
     if (after >= visible || (!table.open() && after >= table.last_seq())) break;
   }
-  std::lock_guard<std::mutex> lock(g_first_mu);
-  if (g_first_seq.size() > 10000) g_first_seq.clear();  // tables come and go: stay small
-  g_first_seq[key] = FirstSeqMemo{found, found ? found : after};
+  std::lock_guard<std::mutex> lock(state.first_seq_mu);
+  if (state.first_seq.size() > 10000) state.first_seq.clear();  // tables come and go: stay small
+  state.first_seq[key] = FirstSeqMemo{found, found ? found : after};
   return found;
 }
 
