@@ -127,6 +127,27 @@ def test_items_from_before_enabling_expire_through_the_ttl_index(ddb, server):
         c.close()
 
 
+def test_the_ttl_index_dropped_through_mongo_is_rebuilt_and_expiry_goes_on(ddb, server):
+    import pymongo
+    make_table(ddb)
+    ddb.update_time_to_live(TableName="Sessions",
+                            TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    c = pymongo.MongoClient("127.0.0.1", server.ports["mongo"], serverSelectionTimeoutMS=5000)
+    try:
+        coll = c["dynamodb"]["Sessions"]
+        coll.drop_index("ttl:exp")
+        now = int(time.time())
+        ddb.put_item(TableName="Sessions", Item={"id": {"S": "gone"}, "exp": {"N": str(now - 60)}})
+        ddb.put_item(TableName="Sessions", Item={"id": {"S": "stays"}, "exp": {"N": str(now + 3600)}})
+        assert wait_for(ddb, ["stays"]) == ["stays"]
+        deadline = time.monotonic() + WAIT_S
+        while "ttl:exp" not in [ix["name"] for ix in coll.list_indexes()] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "ttl:exp" in [ix["name"] for ix in coll.list_indexes()]
+    finally:
+        c.close()
+
+
 def test_an_attribute_name_the_index_cannot_hold_still_expires(ddb):
     make_table(ddb)
     ddb.update_time_to_live(TableName="Sessions",
