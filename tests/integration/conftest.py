@@ -127,6 +127,16 @@ def amalgamd(start_amalgamd):
     return start_amalgamd()
 
 
+@pytest.fixture
+def client(amalgamd):
+    """A pymongo client of the `amalgamd` server (files with their own connection options
+    define their own `client`)."""
+    import pymongo
+    c = pymongo.MongoClient("127.0.0.1", amalgamd.ports["mongo"], serverSelectionTimeoutMS=5000)
+    yield c
+    c.close()
+
+
 def dynamo_client(server, **config):
     """A boto3 DynamoDB client for `server`'s DynamoDB port (dummy credentials, no retries, so a
     server error shows as itself)."""

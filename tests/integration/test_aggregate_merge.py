@@ -12,13 +12,6 @@ from pymongo.errors import OperationFailure
 
 
 @pytest.fixture
-def client(amalgamd):
-    c = pymongo.MongoClient("127.0.0.1", amalgamd.ports["mongo"], serverSelectionTimeoutMS=5000)
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def db(client):
     return client.aggmerge
 

@@ -11,13 +11,6 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 
 @pytest.fixture
-def client(amalgamd):
-    c = pymongo.MongoClient("127.0.0.1", amalgamd.ports["mongo"], serverSelectionTimeoutMS=5000)
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def coll(client):
     c = client.idw.docs
     c.insert_many([
